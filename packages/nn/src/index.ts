@@ -1,0 +1,2 @@
+import './gradients.js';
+export const x = 1;
