@@ -1,0 +1,63 @@
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installWithNpm, packAll, publicPackages } from './pack.ts';
+
+// Our users meet us through `npm install` of single packages: pack what a publish would upload, install it
+// with plain npm outside the workspace, and use it from ESM and CommonJS.
+const programs = join(import.meta.dirname, '..', 'programs');
+let scratch: string;
+let project: string;
+
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'skipnet-pack-'));
+  const tarballs = packAll(scratch);
+  project = installWithNpm(tarballs, {
+    '@tensorflow/tfjs-core': '4.22.0',
+    '@tensorflow/tfjs-backend-cpu': '4.22.0',
+    '@tensorflow/tfjs-backend-wasm': '4.22.0',
+  });
+  for (const file of readdirSync(programs)) copyFileSync(join(programs, file), join(project, file));
+}, 600_000);
+
+afterAll(() => {
+  for (const dir of [scratch, project]) if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function run(file: string): string {
+  return execFileSync(process.execPath, [file], { cwd: project, encoding: 'utf8', timeout: 300_000 });
+}
+
+describe('packed tarballs installed with npm', () => {
+  it('ship only dist, README and package.json', () => {
+    for (const { manifest } of publicPackages()) {
+      const listing = execFileSync('tar', ['tzf', join(scratch, tarballName(manifest))], {
+        encoding: 'utf8',
+      });
+      const files = listing.trim().split('\n');
+      expect(files, manifest.name).toContain('package/package.json');
+      expect(files, manifest.name).toContain('package/README.md');
+      expect(files.filter((f) => f.startsWith('package/dist/')).length, manifest.name).toBeGreaterThan(0);
+      expect(
+        files.filter((f) => /\.test\.|\/src\//.test(f)),
+        manifest.name,
+      ).toEqual([]);
+    }
+  });
+
+  it('import from ESM', () => {
+    const exports = JSON.parse(run('smoke.mjs').trim().split('\n').pop()!);
+    for (const names of Object.values(exports)) expect((names as string[]).length).toBeGreaterThan(0);
+  });
+
+  it('require from CommonJS', () => {
+    const exports = JSON.parse(run('smoke.cjs').trim().split('\n').pop()!);
+    for (const names of Object.values(exports)) expect((names as string[]).length).toBeGreaterThan(0);
+  });
+});
+
+function tarballName(manifest: { name: string; version: string }): string {
+  return `${manifest.name.replace('@', '').replace('/', '-')}-${manifest.version}.tgz`;
+}
