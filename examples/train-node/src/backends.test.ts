@@ -1,0 +1,75 @@
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BackendUnavailableError, type ModuleImporter, selectBackend } from './backends.ts';
+
+function notInstalled(specifier: string): never {
+  const error = new Error(`Cannot find package '${specifier}' imported from backends.ts`) as Error & {
+    code: string;
+  };
+  error.code = 'ERR_MODULE_NOT_FOUND';
+  throw error;
+}
+
+/** The real importer, with `absent` packages made to look uninstalled. */
+function without(...absent: string[]): ModuleImporter {
+  return (specifier) => (absent.includes(specifier) ? notInstalled(specifier) : import(specifier));
+}
+
+const NODE_BINDINGS = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+
+afterEach(() => {
+  if (tf.findBackend('tensorflow')) tf.removeBackend('tensorflow');
+});
+
+describe('selectBackend', () => {
+  it('auto passes over what is missing and says why, then takes wasm', async () => {
+    const choice = await selectBackend('auto', without(...NODE_BINDINGS, 'webgpu'));
+    expect(choice.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(choice.passedOver.map((p) => p.name)).toEqual(['tfjs-node-gpu', 'tfjs-node', 'webgpu']);
+    expect(choice.passedOver[0]!.reason).toBe('@tensorflow/tfjs-node-gpu is not installed');
+    expect(choice.passedOver[2]!.reason).toBe('webgpu is not installed');
+  });
+
+  it('auto falls back to cpu when wasm is missing too', async () => {
+    const choice = await selectBackend(
+      'auto',
+      without(...NODE_BINDINGS, 'webgpu', '@tensorflow/tfjs-backend-wasm'),
+    );
+    expect(choice.name).toBe('cpu');
+    expect(choice.passedOver.map((p) => p.name)).toEqual(['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm']);
+  });
+
+  it('passes over webgpu when Dawn finds no adapter (this machine has no GPU)', async () => {
+    const choice = await selectBackend('auto', without(...NODE_BINDINGS));
+    const webgpu = choice.passedOver.find((p) => p.name === 'webgpu');
+    // On a machine with a Vulkan GPU, auto takes webgpu and this expectation does not apply.
+    if (choice.name !== 'webgpu') expect(webgpu?.reason).toMatch(/no WebGPU adapter/);
+  });
+
+  it('an explicitly requested backend that is missing is an error with an install hint', async () => {
+    const attempt = selectBackend('tfjs-node', without(...NODE_BINDINGS));
+    await expect(attempt).rejects.toBeInstanceOf(BackendUnavailableError);
+    await expect(attempt).rejects.toThrow(/npm install @tensorflow\/tfjs-node@4\.22\.0/);
+  });
+
+  it('never reports a GPU that tfjs-node-gpu is not using', async () => {
+    // Stands in for tfjs-node-gpu without CUDA: it registers 'tensorflow', which then runs on the CPU.
+    const cpuOnlyBinding: ModuleImporter = async (specifier) => {
+      if (specifier !== '@tensorflow/tfjs-node-gpu') return import(specifier);
+      tf.registerBackend('tensorflow', () =>
+        Object.assign(new MathBackendCPU(), { isUsingGpuDevice: false }),
+      );
+      return {};
+    };
+    await expect(selectBackend('tfjs-node-gpu', cpuOnlyBinding)).rejects.toThrow(/silently run on the CPU/);
+    const choice = await selectBackend('auto', async (s) =>
+      s === '@tensorflow/tfjs-node' ? notInstalled(s) : cpuOnlyBinding(s),
+    );
+    expect(choice.passedOver[0]).toEqual({
+      name: 'tfjs-node-gpu',
+      reason: 'it loaded, but TensorFlow found no usable GPU and would silently run on the CPU',
+    });
+  });
+});

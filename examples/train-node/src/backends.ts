@@ -1,0 +1,193 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The backends `--backend` accepts, best first: `auto` tries them in this order. */
+export const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** What was chosen, and why every better candidate was passed over. */
+export interface BackendChoice {
+  name: BackendName;
+  /** The tfjs backend name now active (`tensorflow`, `webgpu`, `wasm`, `cpu`). */
+  tfjsBackend: string;
+  /** What does the work, in words: a GPU's name, or the CPU and its thread count. */
+  device: string;
+  /** One line per candidate tried before `name`: why it was not used. */
+  passedOver: Array<{ name: BackendName; reason: string }>;
+}
+
+/** A backend that cannot be used here; `hint` says how to make it usable. */
+export class BackendUnavailableError extends Error {
+  constructor(
+    readonly backend: BackendName,
+    readonly reason: string,
+    readonly hint: string,
+  ) {
+    super(`backend '${backend}' is not available: ${reason}\n  ${hint}`);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+/** Loads a module by name; tests replace it to simulate packages that are absent. */
+export type ModuleImporter = (specifier: string) => Promise<unknown>;
+
+const importModule: ModuleImporter = (specifier) => import(specifier);
+
+function isModuleNotFound(error: unknown, specifier: string): boolean {
+  const e = error as { code?: string; message?: string };
+  return (
+    (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') &&
+    (e.message ?? '').includes(specifier)
+  );
+}
+
+function cause(error: unknown): string {
+  return error instanceof Error ? error.message.split('\n')[0]! : String(error);
+}
+
+async function tryImport(importer: ModuleImporter, specifier: string, backend: BackendName, hint: string) {
+  try {
+    return await importer(specifier);
+  } catch (error) {
+    if (isModuleNotFound(error, specifier)) {
+      throw new BackendUnavailableError(backend, `${specifier} is not installed`, hint);
+    }
+    throw new BackendUnavailableError(backend, `${specifier} failed to load: ${cause(error)}`, hint);
+  }
+}
+
+async function activate(tfjsName: string, backend: BackendName, hint: string): Promise<void> {
+  let ok = false;
+  try {
+    ok = await tf.setBackend(tfjsName);
+  } catch (error) {
+    throw new BackendUnavailableError(backend, `initialising '${tfjsName}' failed: ${cause(error)}`, hint);
+  }
+  if (!ok) throw new BackendUnavailableError(backend, `tfjs could not initialise '${tfjsName}'`, hint);
+}
+
+const TFJS_NODE_GPU_HINT =
+  'npm install @tensorflow/tfjs-node-gpu@4.22.0 (its install downloads libtensorflow; it needs CUDA 11.2 and cuDNN 8.1 on the library path)';
+const TFJS_NODE_HINT = 'npm install @tensorflow/tfjs-node@4.22.0 (its install downloads libtensorflow)';
+const WEBGPU_HINT =
+  'npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0, and on Linux a Vulkan loader (apt-get install libvulkan1) with a GPU driver that provides Vulkan';
+const WASM_HINT = 'npm install @tensorflow/tfjs-backend-wasm@4.22.0 @skipnet/wasm-kernels';
+
+interface TfjsNodeBackend {
+  isUsingGpuDevice?: boolean;
+}
+
+async function loadTfjsNode(backend: 'tfjs-node' | 'tfjs-node-gpu', importer: ModuleImporter) {
+  const gpu = backend === 'tfjs-node-gpu';
+  const hint = gpu ? TFJS_NODE_GPU_HINT : TFJS_NODE_HINT;
+  await tryImport(importer, `@tensorflow/${backend}`, backend, hint);
+  await activate('tensorflow', backend, hint);
+  const usingGpu = (tf.backend() as TfjsNodeBackend).isUsingGpuDevice === true;
+  if (gpu && !usingGpu) {
+    // tfjs-node-gpu falls back to the CPU without a word when CUDA 11.2/cuDNN 8 are missing (tfjs issue 8269).
+    throw new BackendUnavailableError(
+      backend,
+      'it loaded, but TensorFlow found no usable GPU and would silently run on the CPU',
+      'install CUDA 11.2 and cuDNN 8.1 where libtensorflow can find them, or use --backend webgpu',
+    );
+  }
+  return usingGpu ? 'GPU (TensorFlow C library, CUDA)' : 'CPU (TensorFlow C library)';
+}
+
+interface GpuAdapterLike {
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+  limits?: Record<string, number>;
+}
+
+async function loadWebgpu(importer: ModuleImporter): Promise<string> {
+  const dawn = (await tryImport(importer, 'webgpu', 'webgpu', WEBGPU_HINT)) as {
+    create: (flags: string[]) => { requestAdapter(o?: object): Promise<GpuAdapterLike | null> };
+    globals: Record<string, unknown>;
+  };
+  let gpu: ReturnType<typeof dawn.create>;
+  try {
+    gpu = dawn.create([]);
+  } catch (error) {
+    throw new BackendUnavailableError('webgpu', `Dawn could not start: ${cause(error)}`, WEBGPU_HINT);
+  }
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    throw new BackendUnavailableError(
+      'webgpu',
+      'Dawn found no WebGPU adapter (no Vulkan loader, or no GPU driver with Vulkan)',
+      WEBGPU_HINT,
+    );
+  }
+  // tfjs-backend-webgpu looks for the WebGPU globals the way a browser has them.
+  Object.assign(globalThis, dawn.globals);
+  const nav = (globalThis as { navigator?: object }).navigator;
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { ...(nav ?? {}), gpu },
+    configurable: true,
+    writable: true,
+  });
+  await tryImport(importer, '@tensorflow/tfjs-backend-webgpu', 'webgpu', WEBGPU_HINT);
+  await activate('webgpu', 'webgpu', WEBGPU_HINT);
+  const info = adapter.info ?? {};
+  const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
+  const maxBuffer = adapter.limits?.maxStorageBufferBindingSize;
+  return `GPU (WebGPU via Dawn${name ? `: ${name}` : ''}${maxBuffer ? `, max storage buffer ${(maxBuffer / 2 ** 20).toFixed(0)} MiB` : ''})`;
+}
+
+async function loadWasm(importer: ModuleImporter): Promise<string> {
+  await tryImport(importer, '@tensorflow/tfjs-backend-wasm', 'wasm', WASM_HINT);
+  const kernels = (await tryImport(importer, '@skipnet/wasm-kernels', 'wasm', WASM_HINT)) as {
+    registerTrainingKernels: () => void;
+  };
+  kernels.registerTrainingKernels();
+  await activate('wasm', 'wasm', WASM_HINT);
+  return 'CPU (WebAssembly, XNNPACK, 1 thread)';
+}
+
+async function loadCpu(importer: ModuleImporter): Promise<string> {
+  await tryImport(
+    importer,
+    '@tensorflow/tfjs-backend-cpu',
+    'cpu',
+    'npm install @tensorflow/tfjs-backend-cpu@4.22.0',
+  );
+  await activate('cpu', 'cpu', 'npm install @tensorflow/tfjs-backend-cpu@4.22.0');
+  return 'CPU (plain JavaScript)';
+}
+
+async function load(name: BackendName, importer: ModuleImporter): Promise<string> {
+  switch (name) {
+    case 'tfjs-node-gpu':
+    case 'tfjs-node':
+      return loadTfjsNode(name, importer);
+    case 'webgpu':
+      return loadWebgpu(importer);
+    case 'wasm':
+      return loadWasm(importer);
+    case 'cpu':
+      return loadCpu(importer);
+  }
+}
+
+/**
+ * Makes `requested` the active tfjs backend, or with `auto` the best one that works here. An explicitly
+ * requested backend that cannot work throws {@link BackendUnavailableError} with an install hint.
+ */
+export async function selectBackend(
+  requested: BackendName | 'auto',
+  importer: ModuleImporter = importModule,
+): Promise<BackendChoice> {
+  const candidates = requested === 'auto' ? BACKENDS : [requested];
+  const passedOver: BackendChoice['passedOver'] = [];
+  for (const name of candidates) {
+    try {
+      const device = await load(name, importer);
+      return { name, tfjsBackend: tf.getBackend(), device, passedOver };
+    } catch (error) {
+      if (!(error instanceof BackendUnavailableError) || requested !== 'auto') throw error;
+      passedOver.push({ name, reason: error.reason });
+    }
+  }
+  throw new Error(
+    `no backend could be initialised: ${passedOver.map((p) => `${p.name}: ${p.reason}`).join('; ')}`,
+  );
+}
