@@ -1,1 +1,1 @@
-export {};
+export { registerTrainingKernels } from './register-kernels.js';

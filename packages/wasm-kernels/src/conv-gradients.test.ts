@@ -1,0 +1,146 @@
+import '@skipnet/nn';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { registerTrainingKernels } from './index.js';
+
+type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+
+interface Case {
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: number;
+  stride: number;
+  pad: Pad;
+  seed: number;
+}
+
+interface Grads {
+  dx: Float32Array;
+  dw: Float32Array;
+}
+
+/** Gradients of Σ conv2d(x, w) ⊙ r with respect to x and w, on the current backend. */
+function convGrads(c: Case, x: Float32Array, w: Float32Array, r: Float32Array): Grads {
+  return tf.tidy(() => {
+    const xt = tf.tensor4d(x, [c.n, c.h, c.w, c.cin]);
+    const wt = tf.tensor4d(w, [c.k, c.k, c.cin, c.cout]);
+    const f = (a: tf.Tensor, b: tf.Tensor) => {
+      const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad);
+      return tf.sum(tf.mul(y, tf.tensor(r, y.shape)));
+    };
+    const [dx, dw] = tf.grads(f)([xt, wt]) as [tf.Tensor, tf.Tensor];
+    return { dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
+  });
+}
+
+function outSize(c: Case): [number, number] {
+  const info = tf.backend_util.computeConv2DInfo(
+    [c.n, c.h, c.w, c.cin],
+    [c.k, c.k, c.cin, c.cout],
+    c.stride,
+    1,
+    c.pad,
+  );
+  return [info.outHeight, info.outWidth];
+}
+
+function random(length: number, seed: number): Float32Array {
+  return tf.tidy(() => tf.randomUniform([length], -1, 1, 'float32', seed).dataSync() as Float32Array);
+}
+
+function relativeError(a: Float32Array, b: Float32Array): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff += ((a[i] ?? Number.NaN) - (b[i] ?? 0)) ** 2;
+    norm += (b[i] ?? 0) ** 2;
+  }
+  return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-30);
+}
+
+/** Runs a case on cpu (the reference) and on wasm, moving the inputs as arrays. */
+async function compare(c: Case): Promise<{ dx: number; dw: number }> {
+  await tf.setBackend('cpu');
+  const [oh, ow] = outSize(c);
+  const x = random(c.n * c.h * c.w * c.cin, c.seed);
+  const w = random(c.k * c.k * c.cin * c.cout, c.seed + 1);
+  const r = random(c.n * oh * ow * c.cout, c.seed + 2);
+  const expected = convGrads(c, x, w, r);
+  await tf.setBackend('wasm');
+  const before = tf.memory().numTensors;
+  const actual = convGrads(c, x, w, r);
+  expect(tf.memory().numTensors).toBe(before);
+  return { dx: relativeError(actual.dx, expected.dx), dw: relativeError(actual.dw, expected.dw) };
+}
+
+const pads: fc.Arbitrary<Pad> = fc.oneof(
+  fc.constant<Pad>('same'),
+  fc.constant<Pad>('valid'),
+  fc.integer({ min: 0, max: 3 }),
+  fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3), fc.nat(3)).map(
+    ([t, b, l, r]): Pad => [
+      [0, 0],
+      [t, b],
+      [l, r],
+      [0, 0],
+    ],
+  ),
+);
+
+const cases: fc.Arbitrary<Case> = fc
+  .record({
+    n: fc.integer({ min: 1, max: 2 }),
+    h: fc.integer({ min: 1, max: 10 }),
+    w: fc.integer({ min: 1, max: 10 }),
+    cin: fc.integer({ min: 1, max: 5 }),
+    cout: fc.integer({ min: 1, max: 5 }),
+    k: fc.constantFrom(1, 3, 7),
+    stride: fc.constantFrom(1, 2),
+    pad: pads,
+    seed: fc.nat(1000),
+  })
+  .filter((c) => {
+    const [oh, ow] = outSize(c);
+    return oh > 0 && ow > 0;
+  });
+
+describe('conv2d gradients on wasm match cpu', () => {
+  beforeAll(async () => {
+    registerTrainingKernels();
+    await tf.setBackend('wasm');
+  });
+
+  it('registers Conv2DBackpropFilter on wasm, idempotently', () => {
+    registerTrainingKernels();
+    expect(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm')).toBeDefined();
+  });
+
+  it.each<Case>([
+    { n: 2, h: 8, w: 8, cin: 3, cout: 4, k: 3, stride: 1, pad: 'same', seed: 1 },
+    { n: 2, h: 9, w: 8, cin: 3, cout: 4, k: 3, stride: 2, pad: 'same', seed: 2 },
+    { n: 1, h: 9, w: 9, cin: 2, cout: 3, k: 3, stride: 2, pad: 'valid', seed: 3 },
+    { n: 2, h: 8, w: 8, cin: 4, cout: 2, k: 1, stride: 2, pad: 'valid', seed: 4 },
+    { n: 1, h: 12, w: 11, cin: 3, cout: 4, k: 7, stride: 2, pad: 'valid', seed: 5 },
+    { n: 1, h: 7, w: 7, cin: 2, cout: 2, k: 3, stride: 2, pad: 1, seed: 6 },
+  ])('k=$k stride=$stride pad=$pad on $h×$w', async (c) => {
+    const err = await compare(c);
+    expect(err.dw).toBeLessThan(1e-4);
+    expect(err.dx).toBeLessThan(1e-4);
+  });
+
+  it('random shapes, strides, paddings and kernel sizes (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(cases, async (c) => {
+        const err = await compare(c);
+        return err.dw <= 1e-4 && err.dx <= 1e-4;
+      }),
+      { numRuns: 60 },
+    );
+  });
+});

@@ -1,0 +1,38 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The slice of tfjs-backend-wasm's `BackendWasm` our kernels use (structural, so no runtime import). */
+export interface WasmBackend {
+  disposeData(dataId: tf.DataId, force?: boolean): boolean;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+}
+
+/**
+ * Runs another kernel of the wasm backend on tensor infos. Kernels cannot call tfjs ops (the
+ * engine is inside a kernel call), so composite kernels call their parts' kernel functions, as
+ * tfjs-backend-wasm's own kernels do. Looked up at call time: the wasm backend wires each kernel's
+ * WASM export when it initialises, so only the registered kernel function is ready to run.
+ */
+export function runKernel(
+  name: string,
+  backend: WasmBackend,
+  inputs: Record<string, tf.TensorInfo>,
+  attrs: Record<string, unknown>,
+): tf.TensorInfo {
+  const config = tf.getKernel(name, 'wasm');
+  if (config === undefined) {
+    throw new Error(
+      `@skipnet/wasm-kernels needs the wasm backend's ${name} kernel: import '@tensorflow/tfjs-backend-wasm' before running on 'wasm'.`,
+    );
+  }
+  return config.kernelFunc({
+    inputs: inputs as tf.NamedTensorInfoMap,
+    backend,
+    attrs: attrs as tf.NamedAttrMap,
+  }) as tf.TensorInfo;
+}
+
+/** Frees intermediate results of a composite kernel. */
+export function disposeAll(backend: WasmBackend, infos: readonly tf.TensorInfo[]): void {
+  for (const info of infos) backend.disposeData(info.dataId);
+}

@@ -1,0 +1,3 @@
+import { registerTrainingKernels } from './register-kernels.js';
+
+registerTrainingKernels();
