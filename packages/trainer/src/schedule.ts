@@ -1,0 +1,135 @@
+/**
+ * A learning-rate schedule as a pure function of a counter, so a resumed run gets the same rates without any
+ * scheduler state: `lr(t)` is the rate PyTorch's scheduler gives after `t` calls of `scheduler.step()`.
+ * `interval: 'epoch'` counts finished epochs (t = epoch index, from 0); `'step'` counts optimizer steps.
+ */
+export interface LRSchedule {
+  readonly interval: 'epoch' | 'step';
+  lr(t: number): number;
+  /** The momentum (SGD) or beta1 (Adam) a one-cycle schedule sets alongside the rate. */
+  momentum?(t: number): number;
+}
+
+/** Options of {@link stepLR}, as `torch.optim.lr_scheduler.StepLR` names them. */
+export interface StepLROptions {
+  /** The optimizer's initial learning rate. */
+  lr: number;
+  /** Epochs between decays. */
+  stepSize: number;
+  /** Factor of each decay. Default 0.1. */
+  gamma?: number;
+}
+
+/** `StepLR`: `lr · gamma^⌊epoch / stepSize⌋`, stepped once per epoch. */
+export function stepLR({ lr, stepSize, gamma = 0.1 }: StepLROptions): LRSchedule {
+  if (!(stepSize >= 1)) throw new Error(`stepLR: stepSize must be >= 1, got ${stepSize}`);
+  return { interval: 'epoch', lr: (t) => lr * gamma ** Math.floor(t / stepSize) };
+}
+
+/** Options of {@link cosineAnnealingLR}, as `torch.optim.lr_scheduler.CosineAnnealingLR` names them. */
+export interface CosineAnnealingLROptions {
+  /** The optimizer's initial learning rate. */
+  lr: number;
+  /** Half-period in epochs (usually the number of epochs). */
+  tMax: number;
+  /** Lowest rate. Default 0. */
+  etaMin?: number;
+  /** Step it per optimizer step instead of per epoch (then `tMax` counts steps). Default 'epoch'. */
+  interval?: 'epoch' | 'step';
+}
+
+/** `CosineAnnealingLR` (its closed form): `etaMin + (lr − etaMin)·(1 + cos(π·t/tMax))/2`. */
+export function cosineAnnealingLR({
+  lr,
+  tMax,
+  etaMin = 0,
+  interval = 'epoch',
+}: CosineAnnealingLROptions): LRSchedule {
+  if (!(tMax > 0)) throw new Error(`cosineAnnealingLR: tMax must be > 0, got ${tMax}`);
+  return { interval, lr: (t) => etaMin + ((lr - etaMin) * (1 + Math.cos((Math.PI * t) / tMax))) / 2 };
+}
+
+/** Options of {@link oneCycleLR}, as `torch.optim.lr_scheduler.OneCycleLR` names them. */
+export interface OneCycleLROptions {
+  /** Peak learning rate. */
+  maxLr: number;
+  /** Total optimizer steps (or give `epochs` and `stepsPerEpoch`). */
+  totalSteps?: number;
+  epochs?: number;
+  stepsPerEpoch?: number;
+  /** Fraction of the cycle spent increasing the rate. Default 0.3. */
+  pctStart?: number;
+  /** Default 'cos'. */
+  annealStrategy?: 'cos' | 'linear';
+  /** Initial rate is `maxLr / divFactor`. Default 25. */
+  divFactor?: number;
+  /** Final rate is the initial rate `/ finalDivFactor`. Default 1e4. */
+  finalDivFactor?: number;
+  /** Fast.ai's three phases (up, back down to the initial rate, then to the final rate). Default false. */
+  threePhase?: boolean;
+  /** Cycle momentum (SGD) or beta1 (Adam) inversely to the rate. Default true, as in PyTorch. */
+  cycleMomentum?: boolean;
+  /** Default 0.85. */
+  baseMomentum?: number;
+  /** Default 0.95. */
+  maxMomentum?: number;
+}
+
+/** `OneCycleLR`, stepped after every optimizer step; `t` beyond the last step is an error, as in PyTorch. */
+export function oneCycleLR(options: OneCycleLROptions): LRSchedule {
+  const {
+    maxLr,
+    pctStart = 0.3,
+    annealStrategy = 'cos',
+    divFactor = 25,
+    finalDivFactor = 1e4,
+    threePhase = false,
+    cycleMomentum = true,
+    baseMomentum = 0.85,
+    maxMomentum = 0.95,
+  } = options;
+  const totalSteps =
+    options.totalSteps ??
+    (options.epochs !== undefined && options.stepsPerEpoch !== undefined
+      ? options.epochs * options.stepsPerEpoch
+      : undefined);
+  if (totalSteps === undefined || !(totalSteps > 0)) {
+    throw new Error('oneCycleLR: give totalSteps > 0, or epochs and stepsPerEpoch');
+  }
+  if (!(pctStart >= 0 && pctStart <= 1)) throw new Error(`oneCycleLR: pctStart must be in [0, 1], got ${pctStart}`);
+  const initialLr = maxLr / divFactor;
+  const minLr = initialLr / finalDivFactor;
+  type Phase = { end: number; lr: [number, number]; momentum: [number, number] };
+  const up = pctStart * totalSteps - 1;
+  const phases: Phase[] = threePhase
+    ? [
+        { end: up, lr: [initialLr, maxLr], momentum: [maxMomentum, baseMomentum] },
+        { end: 2 * pctStart * totalSteps - 2, lr: [maxLr, initialLr], momentum: [baseMomentum, maxMomentum] },
+        { end: totalSteps - 1, lr: [initialLr, minLr], momentum: [maxMomentum, maxMomentum] },
+      ]
+    : [
+        { end: up, lr: [initialLr, maxLr], momentum: [maxMomentum, baseMomentum] },
+        { end: totalSteps - 1, lr: [maxLr, minLr], momentum: [baseMomentum, maxMomentum] },
+      ];
+  const anneal =
+    annealStrategy === 'cos'
+      ? (a: number, b: number, pct: number) => b + ((a - b) / 2) * (Math.cos(Math.PI * pct) + 1)
+      : (a: number, b: number, pct: number) => (b - a) * pct + a;
+  const at = (t: number, pick: (p: Phase) => [number, number]): number => {
+    if (t > totalSteps) {
+      throw new Error(`oneCycleLR: step ${t} is past totalSteps ${totalSteps}; raise totalSteps or epochs`);
+    }
+    let start = 0;
+    for (let i = 0; i < phases.length; i++) {
+      const phase = phases[i]!;
+      if (t <= phase.end || i === phases.length - 1) {
+        const [a, b] = pick(phase);
+        return anneal(a, b, (t - start) / (phase.end - start));
+      }
+      start = phase.end;
+    }
+    throw new Error('unreachable');
+  };
+  const schedule: LRSchedule = { interval: 'step', lr: (t) => at(t, (p) => p.lr) };
+  return cycleMomentum ? { ...schedule, momentum: (t) => at(t, (p) => p.momentum) } : schedule;
+}
