@@ -1,1 +1,17 @@
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { tfjsCoreGradConfigs } from './gradient-configs.js';
+
+/**
+ * Registers tfjs-core's gradient functions (which `@tensorflow/tfjs-core` alone leaves out) so
+ * that `tf.grad` / `tf.variableGrads` work. Idempotent, and it never replaces a gradient that is
+ * already registered (by the `@tensorflow/tfjs` union package, another copy of this one, or you).
+ * The configs are bundled into this package's build; tfjs keeps its registries in a process-wide
+ * global, so they reach whichever tfjs-core copy the application uses.
+ */
+export function registerGradients(): void {
+  for (const config of tfjsCoreGradConfigs) {
+    if (tf.getGradient(config.kernelName) === undefined) {
+      tf.registerGradient(config);
+    }
+  }
+}

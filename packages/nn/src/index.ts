@@ -1,2 +1,26 @@
-import './gradients.js';
-export const x = 1;
+import { registerGradients } from './gradients.js';
+
+// Importing the package makes tf.grad work on tfjs-core alone (see gradients.ts).
+registerGradients();
+
+export { registerGradients } from './gradients.js';
+export type { KaimingOptions, Nonlinearity, Seeded } from './init.js';
+export * as init from './init.js';
+export {
+  AdaptiveAvgPool2d,
+  type AdaptiveAvgPool2dArgs,
+  AvgPool2d,
+  type AvgPool2dArgs,
+  BatchNorm2d,
+  type BatchNorm2dArgs,
+  Conv2d,
+  type Conv2dArgs,
+  Flatten,
+  Linear,
+  type LinearArgs,
+  MaxPool2d,
+  type MaxPool2dArgs,
+  ReLU,
+  Sequential,
+} from './layers.js';
+export { type LoadStateDictOptions, Module, type TensorLayout } from './module.js';
