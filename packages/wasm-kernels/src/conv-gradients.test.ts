@@ -15,7 +15,7 @@ interface Case {
   cin: number;
   cout: number;
   k: number;
-  stride: number;
+  stride: number | [number, number];
   pad: Pad;
   seed: number;
 }
@@ -128,6 +128,7 @@ describe('conv2d gradients on wasm match cpu', () => {
     { n: 2, h: 8, w: 8, cin: 4, cout: 2, k: 1, stride: 2, pad: 'valid', seed: 4 },
     { n: 1, h: 12, w: 11, cin: 3, cout: 4, k: 7, stride: 2, pad: 'valid', seed: 5 },
     { n: 1, h: 7, w: 7, cin: 2, cout: 2, k: 3, stride: 2, pad: 1, seed: 6 },
+    { n: 1, h: 7, w: 8, cin: 2, cout: 3, k: 3, stride: [2, 1], pad: 'same', seed: 7 },
   ])('k=$k stride=$stride pad=$pad on $h×$w', async (c) => {
     const err = await compare(c);
     expect(err.dw).toBeLessThan(1e-4);

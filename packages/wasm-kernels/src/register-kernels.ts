@@ -1,11 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilter } from './kernels/conv2d-backprop-filter.js';
+import { conv2dBackpropInput } from './kernels/conv2d-backprop-input.js';
+import { rememberStockKernel } from './kernels/run.js';
 
 const kernels: tf.KernelConfig[] = [
   {
     kernelName: tf.Conv2DBackpropFilter,
     backendName: 'wasm',
     kernelFunc: conv2dBackpropFilter as unknown as tf.KernelFunc,
+  },
+  {
+    kernelName: tf.Conv2DBackpropInput,
+    backendName: 'wasm',
+    kernelFunc: conv2dBackpropInput as unknown as tf.KernelFunc,
   },
 ];
 
@@ -18,7 +25,13 @@ export function registerTrainingKernels(): void {
   for (const config of kernels) {
     const current = tf.getKernel(config.kernelName, 'wasm');
     if (current?.kernelFunc === config.kernelFunc) continue;
-    if (current !== undefined) tf.unregisterKernel(config.kernelName, 'wasm');
-    tf.registerKernel(config);
+    if (current === undefined) {
+      tf.registerKernel(config);
+      continue;
+    }
+    rememberStockKernel(config.kernelName, current.kernelFunc);
+    tf.unregisterKernel(config.kernelName, 'wasm');
+    // The stock kernel's setup wires its WASM export; it must still run when the backend starts.
+    tf.registerKernel(current.setupFunc ? { ...config, setupFunc: current.setupFunc } : config);
   }
 }

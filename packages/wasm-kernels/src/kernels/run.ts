@@ -36,3 +36,21 @@ export function runKernel(
 export function disposeAll(backend: WasmBackend, infos: readonly tf.TensorInfo[]): void {
   for (const info of infos) backend.disposeData(info.dataId);
 }
+
+const stockKernels = new Map<string, tf.KernelFunc>();
+
+/** Keeps tfjs-backend-wasm's own kernel, for the cases a replacement hands back to it. */
+export function rememberStockKernel(name: string, kernelFunc: tf.KernelFunc): void {
+  if (!stockKernels.has(name)) stockKernels.set(name, kernelFunc);
+}
+
+export function runStockKernel(
+  name: string,
+  args: { inputs: tf.NamedTensorInfoMap; backend: WasmBackend; attrs: object },
+): tf.TensorInfo {
+  const kernelFunc = stockKernels.get(name);
+  if (kernelFunc === undefined) {
+    throw new Error(`@skipnet/wasm-kernels: tfjs-backend-wasm has no ${name} kernel for this case.`);
+  }
+  return kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+}
