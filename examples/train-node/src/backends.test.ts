@@ -24,18 +24,18 @@ afterEach(() => {
 
 describe('selectBackend', () => {
   it('auto passes over what is missing and says why, then takes wasm', async () => {
-    const choice = await selectBackend('auto', without(...NODE_BINDINGS, 'webgpu'));
+    const choice = await selectBackend('auto', without(...NODE_BINDINGS, '@skipnet/webgpu'));
     expect(choice.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(choice.passedOver.map((p) => p.name)).toEqual(['tfjs-node-gpu', 'tfjs-node', 'webgpu']);
     expect(choice.passedOver[0]!.reason).toBe('@tensorflow/tfjs-node-gpu is not installed');
-    expect(choice.passedOver[2]!.reason).toBe('webgpu is not installed');
+    expect(choice.passedOver[2]!.reason).toBe('@skipnet/webgpu is not installed');
   });
 
   it('auto falls back to cpu when wasm is missing too', async () => {
     const choice = await selectBackend(
       'auto',
-      without(...NODE_BINDINGS, 'webgpu', '@tensorflow/tfjs-backend-wasm'),
+      without(...NODE_BINDINGS, '@skipnet/webgpu', '@tensorflow/tfjs-backend-wasm'),
     );
     expect(choice.name).toBe('cpu');
     expect(choice.passedOver.map((p) => p.name)).toEqual(['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm']);
@@ -46,6 +46,13 @@ describe('selectBackend', () => {
     const webgpu = choice.passedOver.find((p) => p.name === 'webgpu');
     // On a machine with a Vulkan GPU, auto takes webgpu and this expectation does not apply.
     if (choice.name !== 'webgpu') expect(webgpu?.reason).toMatch(/no WebGPU adapter/);
+  });
+
+  it('an explicit webgpu request may take a software adapter, and says it is one', async () => {
+    const choice = await selectBackend('webgpu', without(...NODE_BINDINGS));
+    expect(choice.tfjsBackend).toBe('webgpu');
+    // CI has Mesa's software driver and no GPU; a machine with a GPU reports that GPU instead.
+    expect(choice.device).toMatch(/^(CPU pretending to be a GPU \(WebGPU software adapter|GPU \(WebGPU via Dawn)/);
   });
 
   it('an explicitly requested backend that is missing is an error with an install hint', async () => {

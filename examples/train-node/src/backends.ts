@@ -69,7 +69,7 @@ const TFJS_NODE_GPU_HINT =
   'npm install @tensorflow/tfjs-node-gpu@4.22.0 (its install downloads libtensorflow; it needs CUDA 11.2 and cuDNN 8.1 on the library path)';
 const TFJS_NODE_HINT = 'npm install @tensorflow/tfjs-node@4.22.0 (its install downloads libtensorflow)';
 const WEBGPU_HINT =
-  'npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0, and on Linux a Vulkan loader (apt-get install libvulkan1) with a GPU driver that provides Vulkan';
+  'npm install @skipnet/webgpu webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0, and on Linux a Vulkan loader (apt-get install libvulkan1) with a GPU driver that provides Vulkan';
 const WASM_HINT = 'npm install @tensorflow/tfjs-backend-wasm@4.22.0 @skipnet/wasm-kernels';
 
 interface TfjsNodeBackend {
@@ -93,44 +93,28 @@ async function loadTfjsNode(backend: 'tfjs-node' | 'tfjs-node-gpu', importer: Mo
   return usingGpu ? 'GPU (TensorFlow C library, CUDA)' : 'CPU (TensorFlow C library)';
 }
 
-interface GpuAdapterLike {
-  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
-  limits?: Record<string, number>;
+interface WebGPUPackage {
+  setupWebGPU(options: { allowSoftware?: boolean }): Promise<{ adapter: string; software: boolean; features: string[] }>;
+  WebGPUUnavailableError: new (...args: never[]) => Error & { reason: string; hint: string };
 }
 
-async function loadWebgpu(importer: ModuleImporter): Promise<string> {
-  const dawn = (await tryImport(importer, 'webgpu', 'webgpu', WEBGPU_HINT)) as {
-    create: (flags: string[]) => { requestAdapter(o?: object): Promise<GpuAdapterLike | null> };
-    globals: Record<string, unknown>;
-  };
-  let gpu: ReturnType<typeof dawn.create>;
+async function loadWebgpu(importer: ModuleImporter, explicit: boolean): Promise<string> {
+  const webgpu = (await tryImport(importer, '@skipnet/webgpu', 'webgpu', WEBGPU_HINT)) as WebGPUPackage;
+  let info: Awaited<ReturnType<WebGPUPackage['setupWebGPU']>>;
   try {
-    gpu = dawn.create([]);
+    // A software adapter (Mesa llvmpipe) is slower than wasm: auto never takes it, an explicit request may.
+    info = await webgpu.setupWebGPU({ allowSoftware: explicit });
   } catch (error) {
-    throw new BackendUnavailableError('webgpu', `Dawn could not start: ${cause(error)}`, WEBGPU_HINT);
+    if (error instanceof webgpu.WebGPUUnavailableError) {
+      throw new BackendUnavailableError('webgpu', error.reason, error.hint);
+    }
+    throw error;
   }
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) {
-    throw new BackendUnavailableError(
-      'webgpu',
-      'Dawn found no WebGPU adapter (no Vulkan loader, or no GPU driver with Vulkan)',
-      WEBGPU_HINT,
-    );
-  }
-  // tfjs-backend-webgpu looks for the WebGPU globals the way a browser has them.
-  Object.assign(globalThis, dawn.globals);
-  const nav = (globalThis as { navigator?: object }).navigator;
-  Object.defineProperty(globalThis, 'navigator', {
-    value: { ...(nav ?? {}), gpu },
-    configurable: true,
-    writable: true,
-  });
-  await tryImport(importer, '@tensorflow/tfjs-backend-webgpu', 'webgpu', WEBGPU_HINT);
   await activate('webgpu', 'webgpu', WEBGPU_HINT);
-  const info = adapter.info ?? {};
-  const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
-  const maxBuffer = adapter.limits?.maxStorageBufferBindingSize;
-  return `GPU (WebGPU via Dawn${name ? `: ${name}` : ''}${maxBuffer ? `, max storage buffer ${(maxBuffer / 2 ** 20).toFixed(0)} MiB` : ''})`;
+  const f16 = info.features.includes('shader-f16') ? ', shader-f16' : '';
+  return info.software
+    ? `CPU pretending to be a GPU (WebGPU software adapter: ${info.adapter}; slow, for tests)`
+    : `GPU (WebGPU via Dawn: ${info.adapter}${f16})`;
 }
 
 async function loadWasm(importer: ModuleImporter): Promise<string> {
@@ -154,13 +138,13 @@ async function loadCpu(importer: ModuleImporter): Promise<string> {
   return 'CPU (plain JavaScript)';
 }
 
-async function load(name: BackendName, importer: ModuleImporter): Promise<string> {
+async function load(name: BackendName, importer: ModuleImporter, explicit: boolean): Promise<string> {
   switch (name) {
     case 'tfjs-node-gpu':
     case 'tfjs-node':
       return loadTfjsNode(name, importer);
     case 'webgpu':
-      return loadWebgpu(importer);
+      return loadWebgpu(importer, explicit);
     case 'wasm':
       return loadWasm(importer);
     case 'cpu':
@@ -180,7 +164,7 @@ export async function selectBackend(
   const passedOver: BackendChoice['passedOver'] = [];
   for (const name of candidates) {
     try {
-      const device = await load(name, importer);
+      const device = await load(name, importer, requested !== 'auto');
       return { name, tfjsBackend: tf.getBackend(), device, passedOver };
     } catch (error) {
       if (!(error instanceof BackendUnavailableError) || requested !== 'auto') throw error;
