@@ -52,7 +52,9 @@ describe('selectBackend', () => {
     const choice = await selectBackend('webgpu', without(...NODE_BINDINGS));
     expect(choice.tfjsBackend).toBe('webgpu');
     // CI has Mesa's software driver and no GPU; a machine with a GPU reports that GPU instead.
-    expect(choice.device).toMatch(/^(CPU pretending to be a GPU \(WebGPU software adapter|GPU \(WebGPU via Dawn)/);
+    expect(choice.device).toMatch(
+      /^(CPU pretending to be a GPU \(WebGPU software adapter|GPU \(WebGPU via Dawn)/,
+    );
   });
 
   it('an explicitly requested backend that is missing is an error with an install hint', async () => {

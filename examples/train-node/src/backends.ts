@@ -94,7 +94,9 @@ async function loadTfjsNode(backend: 'tfjs-node' | 'tfjs-node-gpu', importer: Mo
 }
 
 interface WebGPUPackage {
-  setupWebGPU(options: { allowSoftware?: boolean }): Promise<{ adapter: string; software: boolean; features: string[] }>;
+  setupWebGPU(options: {
+    allowSoftware?: boolean;
+  }): Promise<{ adapter: string; software: boolean; features: string[] }>;
   WebGPUUnavailableError: new (...args: never[]) => Error & { reason: string; hint: string };
 }
 

@@ -21,7 +21,11 @@ export interface WebGPUInfo {
   /** True for a CPU-emulated adapter (Mesa llvmpipe): correct but slow. */
   software: boolean;
   /** The limits tfjs asks the device for. */
-  limits: { maxStorageBufferBindingSize: number; maxBufferSize: number; maxComputeWorkgroupStorageSize: number };
+  limits: {
+    maxStorageBufferBindingSize: number;
+    maxBufferSize: number;
+    maxComputeWorkgroupStorageSize: number;
+  };
   /** Optional WebGPU features the adapter has (for instance `shader-f16`, `timestamp-query`). */
   features: string[];
 }
@@ -42,7 +46,9 @@ const SOFTWARE_HINT =
   'for a software adapter (tests only): apt-get install libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri, and pass allowSoftware';
 
 type Dawn = { create(flags: string[]): GPU; globals: object };
-type TfjsWebGPU = { WebGPUBackend: new (device: GPUDevice, adapterInfo?: GPUAdapterInfo) => tf.KernelBackend };
+type TfjsWebGPU = {
+  WebGPUBackend: new (device: GPUDevice, adapterInfo?: GPUAdapterInfo) => tf.KernelBackend;
+};
 
 async function importOrExplain<T>(specifier: string): Promise<T> {
   try {
@@ -59,7 +65,9 @@ async function importOrExplain<T>(specifier: string): Promise<T> {
 
 function describe(info: GPUAdapterInfo | undefined): string {
   if (!info) return 'unknown adapter';
-  const parts = [info.vendor, info.architecture, info.device, info.description].filter((p) => p && p.length > 0);
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter(
+    (p) => p && p.length > 0,
+  );
   return parts.length > 0 ? parts.join(' ') : 'unnamed adapter';
 }
 
@@ -78,9 +86,15 @@ async function findAdapter(dawn: Dawn, options: SetupWebGPUOptions) {
   process.env['EGL_PLATFORM'] ??= 'surfaceless';
   const gl = dawn.create(['backend=opengles', ...(options.dawnFlags ?? [])]);
   // The OpenGL ES backend only offers WebGPU's compatibility feature level.
-  const software = await gl.requestAdapter({ powerPreference, featureLevel: 'compatibility' } as GPURequestAdapterOptions);
+  const software = await gl.requestAdapter({
+    powerPreference,
+    featureLevel: 'compatibility',
+  } as GPURequestAdapterOptions);
   if (!software) {
-    throw new WebGPUUnavailableError('Dawn found neither a hardware nor a software (OpenGL ES) adapter', SOFTWARE_HINT);
+    throw new WebGPUUnavailableError(
+      'Dawn found neither a hardware nor a software (OpenGL ES) adapter',
+      SOFTWARE_HINT,
+    );
   }
   return { gpu: gl, adapter: software, software: true };
 }
