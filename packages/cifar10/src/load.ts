@@ -1,0 +1,249 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import lockfile from 'proper-lockfile';
+import { download, md5File } from './download.ts';
+import { BATCHES_FOLDER, extractCifarTarball } from './extract.ts';
+import { countRecords, decodeRecords, IMAGE_BYTES } from './format.ts';
+import type { ProgressMode } from './progress.ts';
+import { CifarSplit, type Subset } from './split.ts';
+
+/** The official binary archive. */
+export const CIFAR10_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
+/** MD5 of the official archive (170,052,171 bytes). */
+export const CIFAR10_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
+/** File name of the archive in the cache folder. */
+export const TARBALL_NAME = 'cifar-10-binary.tar.gz';
+
+export interface LoadCifar10Options {
+  /**
+   * Folder holding `cifar-10-batches-bin/` or `cifar-10-binary.tar.gz` (or the batches folder itself); downloads
+   * land here too. Default: `$XDG_CACHE_HOME/skipnet/cifar10`, else `~/.cache/skipnet/cifar10`.
+   */
+  dataDir?: string;
+  /** A local copy of `cifar-10-binary.tar.gz`, extracted into `dataDir` without touching the network. */
+  tarball?: string;
+  /** false: never use the network; fail with the offline alternatives if nothing is on disk (default true). */
+  download?: boolean;
+  /** Where to download from (default {@link CIFAR10_URL}); for a mirror of the same file. */
+  url?: string;
+  /** Expected MD5 of the archive (default {@link CIFAR10_MD5}, also for `url` mirrors); null skips the check. */
+  md5?: string | null;
+  /** Keep only part of each split: the first N images, or `{ perClass: N }`. */
+  subset?: { train?: Subset; test?: Subset };
+  /** Download progress: a bar on a terminal, plain lines otherwise ('auto', the default), or none. */
+  progress?: ProgressMode;
+  /** Where messages go (default: stderr). */
+  log?: (line: string) => void;
+  /** Further download attempts after a failure, each resuming the partial file (default 3). */
+  retries?: number;
+  /** Abandon a connection silent for this long, in ms (default 60,000). */
+  timeoutMs?: number;
+}
+
+/** A data set in memory. */
+export interface CifarDataset {
+  /** 'cifar10', or 'synthetic' for the built-in synthetic set (which is never CIFAR-10). */
+  name: 'cifar10' | 'synthetic';
+  /** The folder the files were read from, or null when made in memory. */
+  dir: string | null;
+  classNames: readonly string[];
+  train: CifarSplit;
+  test: CifarSplit;
+}
+
+/** The per-user cache folder: `$XDG_CACHE_HOME/skipnet/cifar10` or `~/.cache/skipnet/cifar10`. */
+export function defaultDataDir(): string {
+  const base = process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
+  return join(base, 'skipnet', 'cifar10');
+}
+
+function defaultLog(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** `dir/cifar-10-batches-bin`, or `dir` itself when it is such a folder; null when neither. */
+function findBatchesFolder(dir: string): string | null {
+  for (const candidate of [join(dir, BATCHES_FOLDER), dir]) {
+    if (existsSync(join(candidate, 'test_batch.bin')) || existsSync(join(candidate, 'data_batch_1.bin'))) {
+      return candidate;
+    }
+  }
+  return null;
+}
+
+function offlineHelp(dataDir: string, md5: string | null): string {
+  return (
+    `Offline alternatives: (1) put the extracted folder ${BATCHES_FOLDER}/ in ${dataDir} (or pass dataDir: the ` +
+    `folder that holds it); (2) put ${TARBALL_NAME}${md5 ? ` (MD5 ${md5})` : ''} in ${dataDir}, or pass tarball: ` +
+    `'/path/to/${TARBALL_NAME}'; (3) pass url: a reachable mirror of the same file; (4) for tests and demos only, ` +
+    `loadSynthetic() makes a synthetic 10-class set (not CIFAR-10).`
+  );
+}
+
+/**
+ * Serialises download and extraction between processes sharing a cache folder (a lock folder with a heartbeat,
+ * taken over when its holder has died), so two loads never write the same files at once.
+ */
+async function withCacheLock<T>(dir: string, log: (line: string) => void, fn: () => Promise<T>): Promise<T> {
+  let compromised: Error | null = null;
+  const options = {
+    lockfilePath: join(dir, '.lock'),
+    realpath: false,
+    stale: 30_000,
+    update: 5_000,
+    onCompromised: (e: Error) => {
+      compromised = e;
+    },
+  };
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(dir, options);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
+    log(`cifar10: another process is preparing ${dir}; waiting for it`);
+    // Up to an hour: a slow download by the other process is fine, a dead one goes stale within 30 s.
+    release = await lockfile.lock(dir, {
+      ...options,
+      retries: { retries: 3600, factor: 1, minTimeout: 250, maxTimeout: 1000 },
+    });
+  }
+  try {
+    const result = await fn();
+    if (compromised) throw compromised;
+    return result;
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
+/**
+ * Loads CIFAR-10 (binary version): from `dataDir` if the extracted folder is there, else from a local tarball, else
+ * downloaded (resumable, MD5-checked) into `dataDir` and extracted. Two processes may load into the same folder at
+ * once: one prepares it while the other waits.
+ */
+export async function loadCifar10(options: LoadCifar10Options = {}): Promise<CifarDataset> {
+  const dataDir = resolve(options.dataDir ?? defaultDataDir());
+  const url = options.url ?? CIFAR10_URL;
+  const md5 = options.md5 === undefined ? CIFAR10_MD5 : options.md5;
+  const log = options.log ?? defaultLog;
+  let folder = findBatchesFolder(dataDir);
+  if (!folder) {
+    const cached = join(dataDir, TARBALL_NAME);
+    const tarball = options.tarball ? resolve(options.tarball) : existsSync(cached) ? cached : null;
+    if (options.tarball && !existsSync(options.tarball)) {
+      throw new Error(`cifar10: tarball ${options.tarball} does not exist. ${offlineHelp(dataDir, md5)}`);
+    }
+    if (!tarball && options.download === false) {
+      throw new Error(
+        `cifar10: no CIFAR-10 files in ${dataDir} and download is false. ${offlineHelp(dataDir, md5)}`,
+      );
+    }
+    await mkdir(dataDir, { recursive: true });
+    folder = await withCacheLock(dataDir, log, async () => {
+      const done = findBatchesFolder(dataDir);
+      if (done) return done;
+      let archive = tarball ?? (existsSync(cached) ? cached : null);
+      if (archive) {
+        if (md5) {
+          const sum = await md5File(archive);
+          if (sum !== md5.toLowerCase()) {
+            throw new Error(
+              `cifar10: checksum mismatch for ${archive}: MD5 ${sum}, expected ${md5}. The file is damaged or not ` +
+                `${TARBALL_NAME}: delete it and load again to download it, or pass md5: null to trust it.`,
+            );
+          }
+        }
+      } else {
+        log(`cifar10: downloading ${url} into ${dataDir}`);
+        try {
+          await download({
+            url,
+            dest: cached,
+            md5,
+            retries: options.retries ?? 3,
+            timeoutMs: options.timeoutMs ?? 60_000,
+            progress: options.progress ?? 'auto',
+            log,
+            label: 'cifar10',
+          });
+        } catch (e) {
+          throw new Error(
+            `cifar10: could not download ${url}: ${e instanceof Error ? e.message : String(e)}. ` +
+              offlineHelp(dataDir, md5),
+          );
+        }
+        archive = cached;
+      }
+      log(`cifar10: extracting ${archive}`);
+      return extractCifarTarball(archive, dataDir);
+    });
+  }
+  const dataset = await readCifarFolder(folder);
+  return applySubset(dataset, options.subset);
+}
+
+export function applySubset(dataset: CifarDataset, subset: LoadCifar10Options['subset']): CifarDataset {
+  if (!subset) return dataset;
+  return {
+    ...dataset,
+    train: subset.train === undefined ? dataset.train : dataset.train.subset(subset.train),
+    test: subset.test === undefined ? dataset.test : dataset.test.subset(subset.test),
+  };
+}
+
+/**
+ * Reads a folder in the CIFAR-10 binary layout: `data_batch_<n>.bin` (train, in numeric order), `test_batch.bin`
+ * and `batches.meta.txt` (one class name per line). A set whose class names all start with `synthetic-` is named
+ * 'synthetic', so it can never pass for CIFAR-10.
+ */
+export async function readCifarFolder(folder: string): Promise<CifarDataset> {
+  const names = await readdir(folder);
+  const trainFiles = names
+    .map((n) => ({ n, m: /^data_batch_(\d+)\.bin$/.exec(n) }))
+    .filter((f) => f.m)
+    .sort((a, b) => Number(a.m![1]) - Number(b.m![1]))
+    .map((f) => f.n);
+  const missing = [
+    ...(trainFiles.length === 0 ? ['data_batch_1.bin … data_batch_5.bin'] : []),
+    ...['test_batch.bin', 'batches.meta.txt'].filter((n) => !names.includes(n)),
+  ];
+  if (missing.length > 0) {
+    throw new Error(
+      `cifar10: ${folder} lacks ${missing.join(', ')}. A CIFAR-10 binary folder holds data_batch_1.bin … ` +
+        `data_batch_5.bin, test_batch.bin and batches.meta.txt: delete the folder and load again to re-extract it.`,
+    );
+  }
+  const meta = await readFile(join(folder, 'batches.meta.txt'), 'utf8');
+  const classNames = meta
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  if (classNames.length === 0 || classNames.length > 256) {
+    throw new Error(
+      `cifar10: ${join(folder, 'batches.meta.txt')} should list 1–256 class names, one per line`,
+    );
+  }
+  const name = classNames.every((c) => c.startsWith('synthetic-')) ? 'synthetic' : 'cifar10';
+  const readSplit = async (split: 'train' | 'test', files: string[]) => {
+    const paths = files.map((f) => join(folder, f));
+    const counts: number[] = [];
+    for (const p of paths) counts.push(countRecords((await stat(p)).size, p));
+    const total = counts.reduce((a, b) => a + b, 0);
+    const images = new Uint8Array(total * IMAGE_BYTES);
+    const labels = new Uint8Array(total);
+    let offset = 0;
+    for (const p of paths) {
+      offset += decodeRecords(await readFile(p), p, classNames.length, images, labels, offset);
+    }
+    return new CifarSplit({ dataset: name, name: split, classNames, images, labels });
+  };
+  return {
+    name,
+    dir: folder,
+    classNames,
+    train: await readSplit('train', trainFiles),
+    test: await readSplit('test', ['test_batch.bin']),
+  };
+}

@@ -1,0 +1,217 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { IMAGE_BYTES, IMAGE_SIZE } from './format.ts';
+import { permutation, Rng } from './random.ts';
+import { type ImageBatch, type Normalize, type Transform, toFloat } from './transforms.ts';
+
+/** The first `n` images, or the first `perClass` images of every class (in file order). */
+export type Subset = number | { perClass: number };
+
+/** Options of {@link CifarSplit.batches}. */
+export interface BatchOptions {
+  /** Images per batch. */
+  batchSize: number;
+  /** Visit the images in a seeded random order (default false: file order). */
+  shuffle?: boolean;
+  /** Seed of the shuffle and of random transforms (default 0). */
+  seed?: number;
+  /**
+   * Epoch number, mixed into the seed (default 0): pass the epoch to get a new, still reproducible order and
+   * augmentation each epoch.
+   */
+  epoch?: number;
+  /** Drop the last batch when it is smaller than `batchSize` (default false). */
+  dropLast?: boolean;
+  /** uint8 HWC stages applied in order to each batch, e.g. `[randomCrop(32, 4), horizontalFlip(), resize(96)]`. */
+  transform?: readonly Transform[];
+  /** `(x / 255 − mean) / std` after the transforms (default mean 0, std 1: just `/255`). */
+  normalize?: Normalize;
+  /**
+   * Batches prepared ahead, while the caller's step runs (default 1; 0 prepares each batch on request). They are
+   * prepared as typed arrays between the caller's awaits, and become tensors only when handed out.
+   */
+  prefetch?: number;
+}
+
+/**
+ * One batch: `x` float32 NHWC `[n, height, width, 3]`, `y` int32 labels `[n]` (for one-hot:
+ * `tf.oneHot(y, classNames.length)`), and the image indices within the split.
+ *
+ * The iterator owns the tensors: it disposes a batch when the next one is requested and when the loop ends
+ * (also on `break` or a throw). Use them within the loop iteration; `tf.clone` what must outlive it. Disposing
+ * them yourself is fine too.
+ */
+export interface Batch {
+  x: tf.Tensor4D;
+  y: tf.Tensor1D;
+  indices: Uint32Array;
+}
+
+interface PreparedBatch {
+  x: Float32Array;
+  shape: [number, number, number, number];
+  y: Int32Array;
+  indices: Uint32Array;
+}
+
+/**
+ * A split (train or test) in memory: uint8 HWC images (3,072 bytes each, 150 MB for CIFAR-10's 50,000) and their
+ * labels. Transformed float batches are made on the fly and never stored.
+ */
+export class CifarSplit {
+  /** `'cifar10'`, or `'synthetic'` for the built-in synthetic set (never CIFAR-10). */
+  readonly dataset: string;
+  readonly name: 'train' | 'test';
+  readonly classNames: readonly string[];
+  readonly labels: Uint8Array;
+  /** All images, HWC uint8, image i at `[i * 3072, (i + 1) * 3072)`. */
+  readonly images: Uint8Array;
+
+  constructor(init: {
+    dataset: string;
+    name: 'train' | 'test';
+    classNames: readonly string[];
+    images: Uint8Array;
+    labels: Uint8Array;
+  }) {
+    if (init.images.length !== init.labels.length * IMAGE_BYTES) {
+      throw new Error(
+        `CifarSplit: ${init.images.length} image bytes for ${init.labels.length} labels, expected ${init.labels.length * IMAGE_BYTES}`,
+      );
+    }
+    this.dataset = init.dataset;
+    this.name = init.name;
+    this.classNames = init.classNames;
+    this.images = init.images;
+    this.labels = init.labels;
+  }
+
+  get length(): number {
+    return this.labels.length;
+  }
+
+  /** Image i as a fresh 32×32×3 HWC uint8 array. */
+  image(i: number): Uint8Array {
+    this.checkIndex(i);
+    return this.images.slice(i * IMAGE_BYTES, (i + 1) * IMAGE_BYTES);
+  }
+
+  /** The first `n` images, or the first `perClass` of each class, as a new split (copied: small). */
+  subset(spec: Subset): CifarSplit {
+    const picked: number[] = [];
+    if (typeof spec === 'number') {
+      if (!Number.isInteger(spec) || spec < 0) throw new Error(`subset: expected a count ≥ 0, got ${spec}`);
+      for (let i = 0; i < Math.min(spec, this.length); i++) picked.push(i);
+    } else {
+      const { perClass } = spec;
+      if (!Number.isInteger(perClass) || perClass < 0) {
+        throw new Error(`subset: expected perClass ≥ 0, got ${perClass}`);
+      }
+      const seen = new Array<number>(this.classNames.length).fill(0);
+      for (let i = 0; i < this.length; i++) {
+        const c = this.labels[i]!;
+        if (seen[c]! < perClass) {
+          seen[c]!++;
+          picked.push(i);
+        }
+      }
+    }
+    const images = new Uint8Array(picked.length * IMAGE_BYTES);
+    const labels = new Uint8Array(picked.length);
+    picked.forEach((src, dst) => {
+      images.set(this.images.subarray(src * IMAGE_BYTES, (src + 1) * IMAGE_BYTES), dst * IMAGE_BYTES);
+      labels[dst] = this.labels[src]!;
+    });
+    return new CifarSplit({
+      dataset: this.dataset,
+      name: this.name,
+      classNames: this.classNames,
+      images,
+      labels,
+    });
+  }
+
+  /** Number of batches `batches(options)` yields. */
+  batchCount(options: Pick<BatchOptions, 'batchSize' | 'dropLast'>): number {
+    const { batchSize, dropLast = false } = options;
+    return dropLast ? Math.floor(this.length / batchSize) : Math.ceil(this.length / batchSize);
+  }
+
+  /**
+   * One epoch of `{ x, y }` batches; see {@link Batch} for who disposes them. The same options (seed, epoch) give
+   * the same batches, whatever `prefetch` is.
+   */
+  async *batches(options: BatchOptions): AsyncGenerator<Batch, void, undefined> {
+    const { batchSize, shuffle = false, seed = 0, epoch = 0, transform = [], normalize } = options;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new Error(`batches: batchSize must be a positive integer, got ${batchSize}`);
+    }
+    const prefetch = options.prefetch ?? 1;
+    if (!Number.isInteger(prefetch) || prefetch < 0) {
+      throw new Error(`batches: prefetch must be an integer ≥ 0, got ${prefetch}`);
+    }
+    const order = shuffle ? permutation(this.length, new Rng(seed, epoch, 0x5eed)) : null;
+    const count = this.batchCount(options);
+    const prepare = (b: number): PreparedBatch => {
+      const start = b * batchSize;
+      const n = Math.min(batchSize, this.length - start);
+      const indices = new Uint32Array(n);
+      const raw = new Uint8Array(n * IMAGE_BYTES);
+      const y = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        const src = order ? order[start + i]! : start + i;
+        indices[i] = src;
+        y[i] = this.labels[src]!;
+        raw.set(this.images.subarray(src * IMAGE_BYTES, (src + 1) * IMAGE_BYTES), i * IMAGE_BYTES);
+      }
+      const rng = new Rng(seed, epoch, b, 0xa06);
+      const random = () => rng.next();
+      let batch: ImageBatch = { data: raw, count: n, height: IMAGE_SIZE, width: IMAGE_SIZE };
+      for (const t of transform) batch = t.apply(batch, random);
+      return { x: toFloat(batch.data, normalize), shape: [n, batch.height, batch.width, 3], y, indices };
+    };
+    // Preparation runs from setImmediate, so it overlaps whatever the caller awaits (GPU work, data reads).
+    const later = (b: number): Promise<PreparedBatch> => {
+      const p = new Promise<PreparedBatch>((res, rej) =>
+        setImmediate(() => {
+          try {
+            res(prepare(b));
+          } catch (e) {
+            rej(e);
+          }
+        }),
+      );
+      // A batch abandoned by an early `break` must not surface as an unhandled rejection.
+      p.catch(() => {});
+      return p;
+    };
+    const pending: Promise<PreparedBatch>[] = [];
+    let scheduled = 0;
+    let current: Batch | null = null;
+    try {
+      for (let b = 0; b < count; b++) {
+        while (scheduled < count && scheduled <= b + prefetch) pending.push(later(scheduled++));
+        const ready = await pending.shift()!;
+        if (current) disposeBatch(current);
+        current = {
+          x: tf.tensor4d(ready.x, ready.shape, 'float32'),
+          y: tf.tensor1d(ready.y, 'int32'),
+          indices: ready.indices,
+        };
+        yield current;
+      }
+    } finally {
+      if (current) disposeBatch(current);
+    }
+  }
+
+  private checkIndex(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) {
+      throw new RangeError(`${this.dataset} ${this.name}: image index ${i} is outside 0..${this.length - 1}`);
+    }
+  }
+}
+
+function disposeBatch(b: Batch): void {
+  b.x.dispose();
+  b.y.dispose();
+}

@@ -1,0 +1,271 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { decodeRecords, encodeRecords, IMAGE_BYTES, IMAGE_SIZE, RECORD_BYTES } from './format.ts';
+import { applySubset, type CifarDataset, type LoadCifar10Options, readCifarFolder } from './load.ts';
+import { permutation, Rng } from './random.ts';
+import { CifarSplit } from './split.ts';
+
+/** The synthetic set's classes: shapes and textures, each name marked synthetic. */
+export const SYNTHETIC_CLASSES: readonly string[] = Object.freeze([
+  'synthetic-circle',
+  'synthetic-square',
+  'synthetic-triangle',
+  'synthetic-ring',
+  'synthetic-cross',
+  'synthetic-horizontal-stripes',
+  'synthetic-vertical-stripes',
+  'synthetic-checkerboard',
+  'synthetic-diagonal-stripes',
+  'synthetic-dots',
+]);
+
+/** The folder {@link writeSyntheticCifar} writes, in the CIFAR-10 binary layout. */
+export const SYNTHETIC_FOLDER = 'synthetic-batches-bin';
+
+export interface SyntheticOptions {
+  /** Training images (default 5,000), balanced over the 10 classes. */
+  trainSize?: number;
+  /** Test images (default 1,000). */
+  testSize?: number;
+  /** Seed: the same seed gives the same bytes (default 0). */
+  seed?: number;
+}
+
+export interface LoadSyntheticOptions extends SyntheticOptions {
+  /** Write the files under this folder and read them back through the CIFAR reader; default: in memory. */
+  dataDir?: string;
+  subset?: LoadCifar10Options['subset'];
+}
+
+type Rgb = [number, number, number];
+
+function luminance(c: Rgb): number {
+  return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+}
+
+/** Whether pixel (x, y) belongs to the foreground of `label`, with all parameters drawn per image. */
+function makeMask(label: number, rng: Rng): (x: number, y: number) => boolean {
+  const cx = rng.uniform(11, 21);
+  const cy = rng.uniform(11, 21);
+  const r = rng.uniform(6.5, 11);
+  const angle = rng.uniform(-0.5, 0.5);
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  const local = (x: number, y: number): [number, number] => {
+    const dx = x + 0.5 - cx;
+    const dy = y + 0.5 - cy;
+    return [cos * dx + sin * dy, -sin * dx + cos * dy];
+  };
+  const period = rng.uniform(4, 8);
+  const phase = rng.uniform(0, 2 * Math.PI);
+  const tilt = rng.uniform(-0.25, 0.25);
+  const wave = (t: number) => Math.sin((2 * Math.PI * t) / period + phase) > 0;
+  switch (label) {
+    case 0:
+      return (x, y) => {
+        const [u, v] = local(x, y);
+        return u * u + v * v <= r * r;
+      };
+    case 1:
+      return (x, y) => {
+        const [u, v] = local(x, y);
+        return Math.abs(u) <= 0.8 * r && Math.abs(v) <= 0.8 * r;
+      };
+    case 2:
+      return (x, y) => {
+        const [u, v] = local(x, y);
+        return v >= -r && v <= 0.8 * r && Math.abs(u) <= ((v + r) / (1.8 * r)) * r;
+      };
+    case 3: {
+      const inner = rng.uniform(0.45, 0.65) * r;
+      return (x, y) => {
+        const [u, v] = local(x, y);
+        const d = u * u + v * v;
+        return d <= r * r && d >= inner * inner;
+      };
+    }
+    case 4: {
+      const arm = rng.uniform(0.22, 0.35) * r;
+      return (x, y) => {
+        const [u, v] = local(x, y);
+        return (Math.abs(u) <= arm && Math.abs(v) <= r) || (Math.abs(v) <= arm && Math.abs(u) <= r);
+      };
+    }
+    case 5:
+      return (x, y) => wave(y + tilt * x);
+    case 6:
+      return (x, y) => wave(x + tilt * y);
+    case 7: {
+      const cell = rng.uniform(3, 6);
+      const ox = rng.uniform(0, cell);
+      const oy = rng.uniform(0, cell);
+      return (x, y) => (Math.floor((x + ox) / cell) + Math.floor((y + oy) / cell)) % 2 === 0;
+    }
+    case 8: {
+      const sign = rng.next() < 0.5 ? 1 : -1;
+      return (x, y) => wave((x + sign * y) / Math.SQRT2);
+    }
+    default: {
+      const dots = Array.from({ length: 4 + rng.int(5) }, () => ({
+        x: rng.uniform(3, 29),
+        y: rng.uniform(3, 29),
+        r: rng.uniform(1.6, 2.8),
+      }));
+      return (x, y) => dots.some((d) => (x + 0.5 - d.x) ** 2 + (y + 0.5 - d.y) ** 2 <= d.r * d.r);
+    }
+  }
+}
+
+/** Draws one 32×32 HWC image of class `label`: random colours (never informative), a gradient, noise. */
+function drawImage(label: number, rng: Rng, out: Uint8Array, offset: number): void {
+  const color = (): Rgb => [rng.uniform(0, 255), rng.uniform(0, 255), rng.uniform(0, 255)];
+  const background = color();
+  let foreground = color();
+  while (Math.abs(luminance(foreground) - luminance(background)) < 60) foreground = color();
+  const gx = rng.uniform(-1.5, 1.5);
+  const gy = rng.uniform(-1.5, 1.5);
+  const sigma = rng.uniform(6, 20);
+  const inside = makeMask(label, rng);
+  for (let y = 0; y < IMAGE_SIZE; y++) {
+    for (let x = 0; x < IMAGE_SIZE; x++) {
+      const base = inside(x, y) ? foreground : background;
+      const shade = gx * (x - 16) + gy * (y - 16);
+      const o = offset + (y * IMAGE_SIZE + x) * 3;
+      for (let c = 0; c < 3; c++) {
+        const v = Math.round(base[c]! + shade + sigma * rng.normal());
+        out[o + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+      }
+    }
+  }
+}
+
+/** `count` synthetic images (HWC) with balanced, shuffled labels, from `(seed, stream)`. */
+function generate(count: number, seed: number, stream: number): { images: Uint8Array; labels: Uint8Array } {
+  const classes = SYNTHETIC_CLASSES.length;
+  const order = permutation(count, new Rng(seed, stream, 0x1abe1));
+  const labels = new Uint8Array(count);
+  const images = new Uint8Array(count * IMAGE_BYTES);
+  for (let i = 0; i < count; i++) {
+    labels[i] = order[i]! % classes;
+    drawImage(labels[i]!, new Rng(seed, stream, i), images, i * IMAGE_BYTES);
+  }
+  return { images, labels };
+}
+
+/** Synthetic records in the CIFAR binary layout (label byte, then R, G, B planes). */
+export function syntheticRecords(count: number, seed: number, split: 'train' | 'test'): Uint8Array {
+  const { images, labels } = generate(count, seed, split === 'train' ? 1 : 2);
+  return encodeRecords(images, labels);
+}
+
+function resolveSizes(options: SyntheticOptions): Required<SyntheticOptions> {
+  const { trainSize = 5000, testSize = 1000, seed = 0 } = options;
+  for (const [what, v] of [
+    ['trainSize', trainSize],
+    ['testSize', testSize],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new Error(`synthetic: ${what} must be a positive integer, got ${v}`);
+  }
+  return { trainSize, testSize, seed };
+}
+
+/**
+ * Writes the synthetic set to `<dir>/synthetic-batches-bin/` in the CIFAR-10 binary layout (data_batch_1..5.bin,
+ * test_batch.bin, batches.meta.txt) plus synthetic.json and README.txt saying what it is. Written to a temporary
+ * folder and renamed into place; an existing folder made with the same options is reused. Returns the folder.
+ */
+export async function writeSyntheticCifar(dir: string, options: SyntheticOptions = {}): Promise<string> {
+  const o = resolveSizes(options);
+  const manifest = `${JSON.stringify(
+    {
+      name: 'synthetic',
+      note: 'SYNTHETIC images made by @skipnet/cifar10 (procedural shapes and textures): not CIFAR-10',
+      generator: '@skipnet/cifar10 synthetic v1',
+      ...o,
+      classNames: SYNTHETIC_CLASSES,
+    },
+    null,
+    2,
+  )}\n`;
+  const final = join(resolve(dir), SYNTHETIC_FOLDER);
+  if (existsSync(final)) {
+    const existing = await readFile(join(final, 'synthetic.json'), 'utf8').catch(() => null);
+    if (existing === manifest) return final;
+    throw new Error(
+      `synthetic: ${final} exists but was not made with ${JSON.stringify(o)}; delete it or choose another folder`,
+    );
+  }
+  await mkdir(dir, { recursive: true });
+  const tmp = join(resolve(dir), `.synthetic-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await mkdir(tmp);
+  try {
+    const train = syntheticRecords(o.trainSize, o.seed, 'train');
+    const files = Math.min(5, o.trainSize);
+    for (let f = 0; f < files; f++) {
+      const from = Math.floor((f * o.trainSize) / files);
+      const to = Math.floor(((f + 1) * o.trainSize) / files);
+      await writeFile(
+        join(tmp, `data_batch_${f + 1}.bin`),
+        train.subarray(from * RECORD_BYTES, to * RECORD_BYTES),
+      );
+    }
+    await writeFile(join(tmp, 'test_batch.bin'), syntheticRecords(o.testSize, o.seed, 'test'));
+    await writeFile(join(tmp, 'batches.meta.txt'), `${SYNTHETIC_CLASSES.join('\n')}\n`);
+    await writeFile(join(tmp, 'synthetic.json'), manifest);
+    await writeFile(
+      join(tmp, 'README.txt'),
+      'SYNTHETIC DATA, NOT CIFAR-10.\nProcedural shapes and textures with noise, made by @skipnet/cifar10 for ' +
+        'tests and offline demos, in the CIFAR-10 binary layout. Parameters: synthetic.json.\n',
+    );
+    try {
+      await rename(tmp, final);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!(code === 'ENOTEMPTY' || code === 'EEXIST')) throw e;
+      // Another writer won the race with the same deterministic content, or with other options: re-check.
+      return writeSyntheticCifar(dir, options);
+    }
+    return final;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The built-in synthetic 10-class set (name 'synthetic', classes 'synthetic-…'): the same shape as
+ * {@link loadCifar10}'s result. Made in memory through the CIFAR record decoder, or, with `dataDir`, written as
+ * CIFAR binary files under `<dataDir>/synthetic-seed<seed>-train<n>-test<m>/` and read back by the CIFAR reader.
+ */
+export async function loadSynthetic(options: LoadSyntheticOptions = {}): Promise<CifarDataset> {
+  const o = resolveSizes(options);
+  if (options.dataDir) {
+    const dir = join(options.dataDir, `synthetic-seed${o.seed}-train${o.trainSize}-test${o.testSize}`);
+    return applySubset(await readCifarFolder(await writeSyntheticCifar(dir, o)), options.subset);
+  }
+  const split = (name: 'train' | 'test', count: number) => {
+    const images = new Uint8Array(count * IMAGE_BYTES);
+    const labels = new Uint8Array(count);
+    decodeRecords(
+      syntheticRecords(count, o.seed, name),
+      `synthetic ${name} (seed ${o.seed})`,
+      SYNTHETIC_CLASSES.length,
+      images,
+      labels,
+      0,
+    );
+    return new CifarSplit({ dataset: 'synthetic', name, classNames: SYNTHETIC_CLASSES, images, labels });
+  };
+  return applySubset(
+    {
+      name: 'synthetic',
+      dir: null,
+      classNames: SYNTHETIC_CLASSES,
+      train: split('train', o.trainSize),
+      test: split('test', o.testSize),
+    },
+    options.subset,
+  );
+}
