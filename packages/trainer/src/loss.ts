@@ -28,7 +28,8 @@ export function softmaxCrossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Sc
   const classes = logits.shape[1]!;
   const batch = logits.shape[0]!;
   const onehot = tf.tidy(() => tf.oneHot(labels as tf.Tensor1D, classes, 1, 0, 'float32'));
-  const loss = tf.customGrad((z: tf.Tensor, target: tf.Tensor, save: tf.GradSaveFunc) => {
+  const loss = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [z, target, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const logSoftmax = tf.logSoftmax(z as tf.Tensor2D, 1);
     save([logSoftmax, target]);
     const value = tf.div(tf.neg(tf.sum(tf.mul(logSoftmax, target))), batch) as tf.Scalar;
