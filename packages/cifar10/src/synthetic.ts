@@ -135,7 +135,7 @@ function drawImage(label: number, rng: Rng, out: Uint8Array, offset: number): vo
       const o = offset + (y * IMAGE_SIZE + x) * 3;
       for (let c = 0; c < 3; c++) {
         const v = Math.round(base[c]! + shade + sigma * rng.normal());
-        out[o + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+        out[o + c] = v < 0 ? 0 : Math.min(v, 255);
       }
     }
   }

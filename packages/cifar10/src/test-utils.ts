@@ -1,11 +1,18 @@
+// Helpers for this package's tests only (not exported from index.ts).
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { CIFAR10_CLASSES, encodeRecords, IMAGE_BYTES } from './format.ts';
+import { Rng } from './random.ts';
 
-/** `<repo root>/../shared/fixtures`, resolved from this file; a missing folder fails loudly. */
+/** `<repo root>/../shared/fixtures`, resolved from this file. */
 export function fixturesDir(): string {
-  const dir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures');
-  return dir;
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures');
 }
 
 export interface SafeTensor {
@@ -36,4 +43,152 @@ export function readSafetensorsFile(path: string): Map<string, SafeTensor> {
   return out;
 }
 
-export { join };
+/** Random HWC images and labels 0..numClasses-1. */
+export function randomImages(count: number, seed: number, numClasses = 10) {
+  const rng = new Rng(seed);
+  const images = new Uint8Array(count * IMAGE_BYTES);
+  for (let i = 0; i < images.length; i++) images[i] = rng.int(256);
+  const labels = Uint8Array.from({ length: count }, (_, i) => (i + rng.int(3)) % numClasses);
+  return { images, labels };
+}
+
+export interface TarEntry {
+  name: string;
+  data?: Uint8Array | string;
+  /** '0' file, '2' symbolic link, '1' hard link, '5' folder. */
+  type?: '0' | '1' | '2' | '5';
+  linkname?: string;
+}
+
+/** A gzipped ustar archive written by hand, so tests can make entries no well-behaved tool would. */
+export function makeTarGz(entries: readonly TarEntry[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const e of entries) {
+    const data = Buffer.from(e.data ?? '');
+    const h = Buffer.alloc(512);
+    h.write(e.name, 0, 100, 'utf8');
+    h.write(e.type === '5' ? '0000755\0' : '0000644\0', 100);
+    h.write('0000000\0', 108);
+    h.write('0000000\0', 116);
+    h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+    h.write(`${(1_700_000_000).toString(8).padStart(11, '0')}\0`, 136);
+    h.fill(' ', 148, 156);
+    h.write(e.type ?? '0', 156);
+    h.write(e.linkname ?? '', 157, 100, 'utf8');
+    h.write('ustar\0', 257);
+    h.write('00', 263);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+    blocks.push(h, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return gzipSync(Buffer.concat(blocks));
+}
+
+export interface TinyCifar {
+  /** Per file: HWC images and labels (train files 1..5, then test). */
+  train: { images: Uint8Array; labels: Uint8Array };
+  test: { images: Uint8Array; labels: Uint8Array };
+  files: Map<string, Uint8Array>;
+}
+
+/** A tiny CIFAR-10-format set: 5 train files of `perFile` records and a test file of `testCount`. */
+export function tinyCifar(perFile = 3, testCount = 4, seed = 1): TinyCifar {
+  const files = new Map<string, Uint8Array>();
+  const train = randomImages(perFile * 5, seed);
+  for (let f = 0; f < 5; f++) {
+    files.set(
+      `data_batch_${f + 1}.bin`,
+      encodeRecords(
+        train.images.subarray(f * perFile * IMAGE_BYTES, (f + 1) * perFile * IMAGE_BYTES),
+        train.labels.subarray(f * perFile, (f + 1) * perFile),
+      ),
+    );
+  }
+  const test = randomImages(testCount, seed + 1);
+  files.set('test_batch.bin', encodeRecords(test.images, test.labels));
+  files.set('batches.meta.txt', new TextEncoder().encode(`${CIFAR10_CLASSES.join('\n')}\n\n`));
+  return { train, test, files };
+}
+
+export function tinyCifarTarGz(set: TinyCifar): Buffer {
+  return makeTarGz([
+    { name: 'cifar-10-batches-bin/', type: '5' },
+    ...[...set.files].map(([name, data]) => ({ name: `cifar-10-batches-bin/${name}`, data })),
+  ]);
+}
+
+export async function writeCifarFolder(dir: string, set: TinyCifar): Promise<string> {
+  const folder = join(dir, 'cifar-10-batches-bin');
+  await mkdir(folder, { recursive: true });
+  for (const [name, data] of set.files) await writeFile(join(folder, name), data);
+  return folder;
+}
+
+export function md5(data: Uint8Array): string {
+  return createHash('md5').update(data).digest('hex');
+}
+
+export interface LoopbackServer {
+  url: string;
+  /** The Range header of each request, or null. */
+  requests: (string | null)[];
+  /** Bytes sent before cutting the connection on the next full (non-Range) request, or null. */
+  cutAfter: number | null;
+  /** Answer every request with this status instead. */
+  status: number | null;
+  close(): Promise<void>;
+}
+
+/** An HTTP server on 127.0.0.1 serving `body` with Range support; it can cut a connection or fail on demand. */
+export async function serve(body: Buffer): Promise<LoopbackServer> {
+  const state = {
+    requests: [] as (string | null)[],
+    cutAfter: null as number | null,
+    status: null as number | null,
+  };
+  const server = createServer((req: IncomingMessage, res) => {
+    const range = req.headers.range ?? null;
+    state.requests.push(range);
+    if (state.status !== null) {
+      res.writeHead(state.status, { 'content-type': 'text/plain' });
+      res.end('failure requested by the test');
+      return;
+    }
+    const m = range ? /^bytes=(\d+)-$/.exec(range) : null;
+    if (m) {
+      const start = Number(m[1]);
+      if (start >= body.length) {
+        res.writeHead(416, { 'content-range': `bytes */${body.length}` });
+        res.end();
+        return;
+      }
+      res.writeHead(206, {
+        'content-length': body.length - start,
+        'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+      });
+      res.end(body.subarray(start));
+      return;
+    }
+    res.writeHead(200, { 'content-length': body.length, 'accept-ranges': 'bytes' });
+    if (state.cutAfter !== null) {
+      const n = state.cutAfter;
+      state.cutAfter = null;
+      // Give the client time to take the bytes in: a stream that errors drops what it has not yet handed on.
+      res.write(body.subarray(0, n), () => setTimeout(() => res.socket?.destroy(), 100));
+      return;
+    }
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return Object.assign(state, {
+    url: `http://127.0.0.1:${port}/cifar-10-binary.tar.gz`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  });
+}

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixturesDir, readSafetensorsFile } from './test-utils.ts';
-import { horizontalFlip, randomCrop, resize, seedTransform, toFloat } from './transforms.ts';
+import { fixturesDir, randomImages, readSafetensorsFile } from './test-utils.ts';
+import { horizontalFlip, randomCrop, seedTransform, toFloat } from './transforms.ts';
 
 describe('seed transform (PIL bilinear resize, /255, (x-0.5)/0.5)', () => {
   it('matches the PyTorch/PIL fixture resize/resize.safetensors', () => {
@@ -34,5 +34,42 @@ describe('seed transform (PIL bilinear resize, /255, (x-0.5)/0.5)', () => {
     console.log(`resize parity: ${exact}/${got.length} exact, ${within} within one level`);
     expect(within / got.length).toBeGreaterThanOrEqual(0.999);
     expect(exact).toBe(got.length);
+  });
+});
+
+describe('augmentation', () => {
+  const { images } = randomImages(4, 9);
+  const batch = { data: images, count: 4, height: 32, width: 32 };
+  const pixel = (b: { data: Uint8Array; width: number; height: number }, n: number, y: number, x: number) => [
+    ...b.data.subarray(((n * b.height + y) * b.width + x) * 3, ((n * b.height + y) * b.width + x) * 3 + 3),
+  ];
+
+  it('randomCrop without padding at full size is the identity; with padding it shifts in zeros', () => {
+    expect(randomCrop(32).apply(batch, Math.random).data).toEqual(images);
+    // random() = 0 picks the top-left window of the padded image: a shift by (4, 4).
+    const shifted = randomCrop(32, 4).apply(batch, () => 0);
+    expect(pixel(shifted, 1, 0, 0)).toEqual([0, 0, 0]);
+    expect(pixel(shifted, 1, 3, 31)).toEqual([0, 0, 0]);
+    expect(pixel(shifted, 1, 4, 4)).toEqual(pixel(batch, 1, 0, 0));
+    expect(pixel(shifted, 2, 31, 31)).toEqual(pixel(batch, 2, 27, 27));
+    const small = randomCrop(24).apply(batch, () => 0.999);
+    expect(small.height).toBe(24);
+    expect(pixel(small, 0, 0, 0)).toEqual(pixel(batch, 0, 8, 8));
+  });
+
+  it('horizontalFlip mirrors with probability p', () => {
+    const flipped = horizontalFlip(1).apply(batch, Math.random);
+    expect(pixel(flipped, 3, 5, 0)).toEqual(pixel(batch, 3, 5, 31));
+    expect(horizontalFlip(1).apply(flipped, Math.random).data).toEqual(images);
+    expect(horizontalFlip(0).apply(batch, Math.random).data).toEqual(images);
+  });
+
+  it('normalizes per channel', () => {
+    const out = toFloat(new Uint8Array([0, 255, 51]), { mean: [0, 0.5, 0.1], std: [1, 0.5, 0.1] });
+    expect([...out]).toEqual([
+      0,
+      1,
+      Math.fround(Math.fround(Math.fround(51 / 255) - Math.fround(0.1)) / Math.fround(0.1)),
+    ]);
   });
 });

@@ -82,7 +82,7 @@ const HALF = 1 << (PRECISION_BITS - 1);
 
 function clip8(v: number): number {
   const q = v >> PRECISION_BITS;
-  return q < 0 ? 0 : q > 255 ? 255 : q;
+  return q < 0 ? 0 : Math.min(q, 255);
 }
 
 /** Resamples along x: `rows` rows of `inW` RGB pixels into rows of `outW`, rounding to uint8 as Pillow does. */
@@ -113,20 +113,28 @@ function resampleRows(src: Uint8Array, rows: number, inW: number, outW: number, 
   }
 }
 
-/** Resamples along y: an `inH × width` RGB image into `outH` rows. */
-function resampleColumns(src: Uint8Array, inH: number, width: number, outH: number, dst: Uint8Array): void {
+/** Resamples along y: an `inH × width` RGB image into `outH` rows (row-at-a-time sums, cache friendly). */
+function resampleColumns(
+  src: Uint8Array,
+  inH: number,
+  width: number,
+  outH: number,
+  dst: Uint8Array,
+  sums: Int32Array,
+): void {
   const { ksize, bounds, weights } = bilinearCoefficients(inH, outH);
   const stride = width * 3;
   for (let o = 0; o < outH; o++) {
     const first = bounds[o * 2]!;
     const taps = bounds[o * 2 + 1]!;
-    const k = o * ksize;
-    const rowOut = o * stride;
-    for (let i = 0; i < stride; i++) {
-      let s = HALF;
-      for (let t = 0; t < taps; t++) s += src[(first + t) * stride + i]! * weights[k + t]!;
-      dst[rowOut + i] = clip8(s);
+    sums.fill(HALF);
+    for (let t = 0; t < taps; t++) {
+      const wt = weights[o * ksize + t]!;
+      const row = (first + t) * stride;
+      for (let i = 0; i < stride; i++) sums[i] = sums[i]! + src[row + i]! * wt;
     }
+    const rowOut = o * stride;
+    for (let i = 0; i < stride; i++) dst[rowOut + i] = clip8(sums[i]!);
   }
 }
 
@@ -151,6 +159,7 @@ export function resize(height: number, width: number = height): Transform {
       const outBytes = height * width * 3;
       const out = new Uint8Array(count * outBytes);
       const rowPass = inW === width ? null : new Uint8Array(inH * width * 3);
+      const sums = new Int32Array(width * 3);
       for (let n = 0; n < count; n++) {
         const image = batch.data.subarray(n * inBytes, (n + 1) * inBytes);
         let rows = image;
@@ -160,7 +169,7 @@ export function resize(height: number, width: number = height): Transform {
         }
         const dst = out.subarray(n * outBytes, (n + 1) * outBytes);
         if (inH === height) dst.set(rows);
-        else resampleColumns(rows, inH, width, height, dst);
+        else resampleColumns(rows, inH, width, height, dst, sums);
       }
       return { data: out, count, height, width };
     },
@@ -257,6 +266,10 @@ export function toFloat(data: Uint8Array, normalize: Normalize = { mean: 0, std:
   });
   const [r, g, b] = tables as [Float32Array, Float32Array, Float32Array];
   const out = new Float32Array(data.length);
+  if (typeof normalize.mean === 'number' && typeof normalize.std === 'number') {
+    for (let i = 0; i < data.length; i++) out[i] = r[data[i]!]!;
+    return out;
+  }
   for (let i = 0; i < data.length; i += 3) {
     out[i] = r[data[i]!]!;
     out[i + 1] = g[data[i + 1]!]!;

@@ -1,0 +1,217 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CIFAR10_CLASSES, IMAGE_BYTES } from './format.ts';
+import { defaultDataDir, type LoadCifar10Options, loadCifar10, TARBALL_NAME } from './load.ts';
+import {
+  type LoopbackServer,
+  makeTarGz,
+  md5,
+  serve,
+  type TinyCifar,
+  tinyCifar,
+  tinyCifarTarGz,
+  writeCifarFolder,
+} from './test-utils.ts';
+
+let dir: string;
+let set: TinyCifar;
+let tarball: Buffer;
+let server: LoopbackServer;
+let lines: string[];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'skipnet-cifar10-'));
+  set = tinyCifar();
+  tarball = tinyCifarTarGz(set);
+  server = await serve(tarball);
+  lines = [];
+});
+
+afterEach(async () => {
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function options(extra: LoadCifar10Options = {}): LoadCifar10Options {
+  return {
+    dataDir: dir,
+    url: server.url,
+    md5: md5(tarball),
+    progress: 'log',
+    log: (l) => lines.push(l),
+    retries: 2,
+    timeoutMs: 5_000,
+    ...extra,
+  };
+}
+
+function expectTinySet(data: Awaited<ReturnType<typeof loadCifar10>>): void {
+  expect(data.name).toBe('cifar10');
+  expect(data.classNames).toEqual(CIFAR10_CLASSES);
+  expect(data.train.length).toBe(15);
+  expect(data.test.length).toBe(4);
+  expect(data.train.labels).toEqual(set.train.labels);
+  expect(data.test.labels).toEqual(set.test.labels);
+  expect(data.train.image(7)).toEqual(set.train.images.slice(7 * IMAGE_BYTES, 8 * IMAGE_BYTES));
+  expect(data.test.image(3)).toEqual(set.test.images.slice(3 * IMAGE_BYTES, 4 * IMAGE_BYTES));
+}
+
+describe('loadCifar10 from a loopback server', () => {
+  it('downloads, checks the MD5, extracts, and leaves no temporary files', async () => {
+    const data = await loadCifar10(options());
+    expectTinySet(data);
+    expect(server.requests).toEqual([null]);
+    expect((await readdir(dir)).sort()).toEqual(['cifar-10-batches-bin', TARBALL_NAME]);
+    expect(lines.some((l) => l.includes('100%'))).toBe(true);
+    // A second load reads the cache and makes no request.
+    expectTinySet(await loadCifar10(options()));
+    expect(server.requests.length).toBe(1);
+  });
+
+  it('resumes with an HTTP Range request after the connection is cut', async () => {
+    server.cutAfter = 1000;
+    expectTinySet(await loadCifar10(options()));
+    expect(server.requests).toEqual([null, 'bytes=1000-']);
+    expect(lines.some((l) => l.includes('retrying'))).toBe(true);
+  });
+
+  it('resumes a partial file left by an earlier run', async () => {
+    await writeFile(join(dir, `${TARBALL_NAME}.part`), tarball.subarray(0, 500));
+    expectTinySet(await loadCifar10(options()));
+    expect(server.requests).toEqual(['bytes=500-']);
+  });
+
+  it('rejects a checksum mismatch and keeps nothing it would trust later', async () => {
+    await expect(loadCifar10(options({ md5: '0'.repeat(32) }))).rejects.toThrow(/checksum mismatch.*MD5/s);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('reports an HTTP error with the offline alternatives, without retrying a 404', async () => {
+    server.status = 404;
+    const error = await loadCifar10(options()).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/HTTP 404/);
+    expect((error as Error).message).toMatch(/Offline alternatives.*tarball.*loadSynthetic/s);
+    expect(server.requests.length).toBe(1);
+  });
+
+  it('retries a server error, then gives up naming the URL', async () => {
+    server.status = 503;
+    await expect(loadCifar10(options({ retries: 1 }))).rejects.toThrow(
+      /could not download http:\/\/127\.0\.0\.1.*503/,
+    );
+    expect(server.requests.length).toBe(2);
+  });
+
+  it('lets two concurrent loads share one download', async () => {
+    const [a, b] = await Promise.all([loadCifar10(options()), loadCifar10(options())]);
+    expectTinySet(a);
+    expectTinySet(b);
+    expect(server.requests).toEqual([null]);
+    expect(lines.some((l) => l.includes('another process is preparing'))).toBe(true);
+    expect((await readdir(dir)).sort()).toEqual(['cifar-10-batches-bin', TARBALL_NAME]);
+  });
+});
+
+describe('loadCifar10 offline', () => {
+  it('refuses the network with download: false, listing the alternatives', async () => {
+    const error = (await loadCifar10(options({ download: false })).catch((e: Error) => e)) as Error;
+    expect(error.message).toMatch(/download is false/);
+    expect(error.message).toMatch(/cifar-10-batches-bin.*cifar-10-binary\.tar\.gz.*url.*loadSynthetic/s);
+    expect(server.requests).toEqual([]);
+  });
+
+  it('reads an extracted folder, given its parent or the folder itself', async () => {
+    const folder = await writeCifarFolder(dir, set);
+    expectTinySet(await loadCifar10(options({ download: false })));
+    expectTinySet(await loadCifar10(options({ dataDir: folder, download: false })));
+    expect(server.requests).toEqual([]);
+  });
+
+  it('extracts a local tarball without touching the network', async () => {
+    const local = join(dir, 'elsewhere.tar.gz');
+    await writeFile(local, tarball);
+    expectTinySet(await loadCifar10(options({ tarball: local, download: false })));
+    expect(server.requests).toEqual([]);
+  });
+
+  it('rejects a tar entry whose path escapes the target folder, and keeps nothing from it', async () => {
+    const evil = makeTarGz([
+      ...[...set.files].map(([name, data]) => ({ name: `cifar-10-batches-bin/${name}`, data })),
+      { name: '../escaped.txt', data: 'owned' },
+    ]);
+    const local = join(dir, 'evil.tar.gz');
+    await writeFile(local, evil);
+    const data = join(dir, 'data');
+    await expect(loadCifar10(options({ dataDir: data, tarball: local, md5: null }))).rejects.toThrow(
+      /'\.\.\/escaped\.txt' was rejected.*'\.\.'/,
+    );
+    expect(existsSync(join(dir, 'escaped.txt'))).toBe(false);
+    expect((await readdir(data)).filter((n) => n !== '.lock')).toEqual([]);
+  });
+
+  it('rejects links in the archive', async () => {
+    const evil = makeTarGz([
+      { name: 'cifar-10-batches-bin/test_batch.bin', type: '2', linkname: '/etc/passwd' },
+    ]);
+    const local = join(dir, 'link.tar.gz');
+    await writeFile(local, evil);
+    await expect(
+      loadCifar10(options({ dataDir: join(dir, 'd'), tarball: local, md5: null })),
+    ).rejects.toThrow(/SymbolicLink entry/);
+  });
+
+  it('checks the MD5 of a local tarball', async () => {
+    const local = join(dir, 'x.tar.gz');
+    await writeFile(local, tarball);
+    await expect(loadCifar10(options({ tarball: local, md5: 'f'.repeat(32) }))).rejects.toThrow(
+      /checksum mismatch for .*x\.tar\.gz/,
+    );
+  });
+
+  it('names the file and the fix for a truncated file', async () => {
+    const folder = await writeCifarFolder(dir, set);
+    await writeFile(join(folder, 'data_batch_3.bin'), set.files.get('data_batch_3.bin')!.subarray(0, 5000));
+    await expect(loadCifar10(options({ download: false }))).rejects.toThrow(
+      /data_batch_3\.bin: 5,000 bytes is not a whole number of 3,073-byte CIFAR records.*truncated/s,
+    );
+  });
+
+  it('names the file and the record for a label out of range', async () => {
+    const folder = await writeCifarFolder(dir, set);
+    const bad = new Uint8Array(set.files.get('test_batch.bin')!);
+    bad[2 * 3073] = 10;
+    await writeFile(join(folder, 'test_batch.bin'), bad);
+    await expect(loadCifar10(options({ download: false }))).rejects.toThrow(
+      /test_batch\.bin: record 2 .*label 10.*only 10 classes/,
+    );
+  });
+
+  it('names the missing files', async () => {
+    const folder = await writeCifarFolder(dir, set);
+    await rm(join(folder, 'batches.meta.txt'));
+    await expect(loadCifar10(options({ download: false }))).rejects.toThrow(/lacks batches\.meta\.txt/);
+  });
+
+  it('keeps the subsets asked for', async () => {
+    await writeCifarFolder(dir, set);
+    const data = await loadCifar10(options({ download: false, subset: { train: 4, test: { perClass: 1 } } }));
+    expect(data.train.length).toBe(4);
+    expect(data.train.labels).toEqual(set.train.labels.subarray(0, 4));
+    expect(new Set(data.test.labels).size).toBe(data.test.length);
+  });
+
+  it('defaults to the XDG cache folder', () => {
+    const saved = process.env['XDG_CACHE_HOME'];
+    process.env['XDG_CACHE_HOME'] = '/tmp/xdg-test';
+    try {
+      expect(defaultDataDir()).toBe('/tmp/xdg-test/skipnet/cifar10');
+    } finally {
+      if (saved === undefined) delete process.env['XDG_CACHE_HOME'];
+      else process.env['XDG_CACHE_HOME'] = saved;
+    }
+  });
+});
