@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from './index.js';
+import { randomValues as random, relativeError } from './test-util.js';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 
@@ -48,20 +49,6 @@ function outSize(c: Case): [number, number] {
     c.pad,
   );
   return [info.outHeight, info.outWidth];
-}
-
-function random(length: number, seed: number): Float32Array {
-  return tf.tidy(() => tf.randomUniform([length], -1, 1, 'float32', seed).dataSync() as Float32Array);
-}
-
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff += ((a[i] ?? Number.NaN) - (b[i] ?? 0)) ** 2;
-    norm += (b[i] ?? 0) ** 2;
-  }
-  return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-30);
 }
 
 /** Runs a case on cpu (the reference) and on wasm, moving the inputs as arrays. */

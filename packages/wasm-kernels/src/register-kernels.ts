@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilter } from './kernels/conv2d-backprop-filter.js';
 import { conv2dBackpropInput } from './kernels/conv2d-backprop-input.js';
+import { mean, sum } from './kernels/reduce-leading.js';
 import { rememberStockKernel } from './kernels/run.js';
+import { tile } from './kernels/tile.js';
 
 const kernels: tf.KernelConfig[] = [
   {
@@ -14,6 +16,9 @@ const kernels: tf.KernelConfig[] = [
     backendName: 'wasm',
     kernelFunc: conv2dBackpropInput as unknown as tf.KernelFunc,
   },
+  { kernelName: tf.Tile, backendName: 'wasm', kernelFunc: tile as unknown as tf.KernelFunc },
+  { kernelName: tf.Sum, backendName: 'wasm', kernelFunc: sum as unknown as tf.KernelFunc },
+  { kernelName: tf.Mean, backendName: 'wasm', kernelFunc: mean as unknown as tf.KernelFunc },
 ];
 
 /**

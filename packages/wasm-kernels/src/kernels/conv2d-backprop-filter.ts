@@ -24,29 +24,15 @@ export function conv2dBackpropFilter(args: {
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { inHeight, inWidth, outHeight, outWidth, padInfo } = info;
 
-  // Rows and columns of x past the last one any output reads are cut off, since a convolution
-  // cannot take negative padding.
+  // When x has rows or columns past the last one any output reads, the convolution (which cannot
+  // pad negatively) computes extra filter rows or columns, cut from the small result: cheaper than
+  // cutting x.
   const bottom = kh - 1 - padInfo.top + (outHeight - 1) * sh - (inHeight - 1);
   const right = kw - 1 - padInfo.left + (outWidth - 1) * sw - (inWidth - 1);
-  const temps: tf.TensorInfo[] = [];
-  let xUsed = x;
-  if (bottom < 0 || right < 0) {
-    const [n, , , c] = x.shape as [number, number, number, number];
-    xUsed = runKernel(
-      'Slice',
-      backend,
-      { x },
-      {
-        begin: [0, 0, 0, 0],
-        size: [n, inHeight + Math.min(bottom, 0), inWidth + Math.min(right, 0), c],
-      },
-    );
-    temps.push(xUsed);
-  }
-  const xT = runKernel('Transpose', backend, { x: xUsed }, { perm: [3, 1, 2, 0] });
+  const xT = runKernel('Transpose', backend, { x }, { perm: [3, 1, 2, 0] });
   const dyT = runKernel('Transpose', backend, { x: dy }, { perm: [1, 2, 0, 3] });
-  temps.push(xT, dyT);
-  const dwT = runKernel(
+  const temps = [xT, dyT];
+  let dwT = runKernel(
     'Conv2D',
     backend,
     { x: xT, filter: dyT },
@@ -63,6 +49,11 @@ export function conv2dBackpropFilter(args: {
       dimRoundingMode: undefined,
     },
   );
+  if (bottom < 0 || right < 0) {
+    temps.push(dwT);
+    const [cin, , , cout] = dwT.shape as [number, number, number, number];
+    dwT = runKernel('Slice', backend, { x: dwT }, { begin: [0, 0, 0, 0], size: [cin, kh, kw, cout] });
+  }
   temps.push(dwT);
   const dw = runKernel('Transpose', backend, { x: dwT }, { perm: [1, 2, 0, 3] });
   disposeAll(backend, temps);
