@@ -98,3 +98,14 @@ describe('countCorrect', () => {
     n.dispose();
   });
 });
+
+describe('softmaxCrossEntropy on wasm', () => {
+  it('gives the PyTorch value there too (tfjs-backend-wasm OneHot ignores its dtype argument)', async () => {
+    await import('@tensorflow/tfjs-backend-wasm');
+    await tf.setBackend('wasm');
+    const loss = tf.tidy(() => softmaxCrossEntropy(tf.tensor2d(Z), tf.tensor1d(Y, 'int32')));
+    expect(loss.dataSync()[0]).toBeCloseTo(TORCH_LOSS, 5);
+    loss.dispose();
+    await tf.setBackend('cpu');
+  });
+});

@@ -27,7 +27,8 @@ export function softmaxCrossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Sc
   checkShapes(logits, labels);
   const classes = logits.shape[1]!;
   const batch = logits.shape[0]!;
-  const onehot = tf.tidy(() => tf.oneHot(labels as tf.Tensor1D, classes, 1, 0, 'float32'));
+  // int32 one-hot then a cast: tfjs-backend-wasm 4.22's OneHot ignores the dtype argument and writes int32 bits.
+  const onehot = tf.tidy(() => tf.cast(tf.oneHot(labels as tf.Tensor1D, classes), 'float32'));
   const loss = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [z, target, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const logSoftmax = tf.logSoftmax(z as tf.Tensor2D, 1);
