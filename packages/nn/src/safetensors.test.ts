@@ -619,14 +619,14 @@ describe('validation of malformed files', () => {
         '{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}',
       ),
       'INVALID_HEADER',
-      /"a" twice/,
+      /tensor "a" twice/,
       'a',
     ],
     [
       'a duplicate field inside an entry',
       file('{"a":{"dtype":"F32","shape":[0],"shape":[0],"data_offsets":[0,0]}}'),
       'INVALID_HEADER',
-      /"shape" twice/,
+      /field "shape" twice/,
     ],
   ];
 

@@ -188,25 +188,24 @@ function parseHeaderJson(headerBytes: Uint8Array): Record<string, unknown> {
       `safetensors: the header is not valid JSON (${(error as Error).message})`,
     );
   }
-  if (!isPlainObject(parsed)) {
-    throw new SafetensorsError('INVALID_HEADER', 'safetensors: the header must be a JSON object');
-  }
   const duplicate = findDuplicateKey(text);
   if (duplicate !== undefined) {
+    const { key, topLevel } = duplicate;
     throw new SafetensorsError(
       'INVALID_HEADER',
-      `safetensors: the header has the key ${describe(duplicate)} twice; keys must be unique`,
-      duplicate,
+      `safetensors: the header has the ${topLevel ? 'tensor' : 'field'} ${describe(key)} twice; keys must be unique`,
+      topLevel ? key : undefined,
     );
   }
-  return parsed;
+  // Valid JSON that starts with '{' is an object.
+  return parsed as Record<string, unknown>;
 }
 
 /**
  * JSON.parse keeps the last of duplicate keys silently; the format forbids them, so scan the (already valid) JSON
  * text once with one set of keys per open object.
  */
-function findDuplicateKey(json: string): string | undefined {
+function findDuplicateKey(json: string): { key: string; topLevel: boolean } | undefined {
   const objects: Array<Set<string> | null> = [];
   for (let i = 0; i < json.length; i++) {
     const c = json[i];
@@ -220,7 +219,7 @@ function findDuplicateKey(json: string): string | undefined {
       while (json[next] === ' ' || json[next] === '\t' || json[next] === '\n' || json[next] === '\r') next++;
       if (keys && json[next] === ':') {
         const key = JSON.parse(json.slice(start, i + 1)) as string;
-        if (keys.has(key)) return key;
+        if (keys.has(key)) return { key, topLevel: objects.length === 1 };
         keys.add(key);
       }
     } else if (c === '{') {
