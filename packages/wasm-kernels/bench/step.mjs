@@ -5,6 +5,7 @@ import { loadavg } from 'node:os';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerTrainingKernels } from '../dist/index.js';
+import { setThreadedWasmBackend } from '../dist/threads.js';
 
 const { seedResNet } = await import('../../resnet/dist/index.js');
 const batch = Number(process.env.BATCH ?? 64);
@@ -12,7 +13,11 @@ const steps = Number(process.env.STEPS ?? 3);
 const size = 96;
 
 registerTrainingKernels();
-await tf.setBackend('wasm');
+// THREADS=n: tfjs-backend-wasm's multi-threaded XNNPACK build; unset: the stock single thread.
+const threads = process.env.THREADS
+  ? await setThreadedWasmBackend({ threads: Number(process.env.THREADS) })
+  : 1;
+if (!process.env.THREADS) await tf.setBackend('wasm');
 const model = seedResNet();
 const params = model.parameters();
 const x = tf.randomNormal([batch, size, size, 3]);
@@ -53,8 +58,8 @@ const start = performance.now();
 for (let i = 0; i < steps; i++) step();
 const ms = (performance.now() - start) / steps;
 console.log(
-  `seed ResNet, wasm, batch ${batch}, ${size}×${size}: ${ms.toFixed(0)} ms/step, ${((1000 * batch) / ms).toFixed(1)} img/s` +
+  `seed ResNet, wasm ${threads} thread(s), batch ${batch}, ${size}×${size}: ${ms.toFixed(0)} ms/step, ${((1000 * batch) / ms).toFixed(1)} img/s` +
     ` (load ${loadavg()
       .map((l) => l.toFixed(2))
-      .join(' ')}, wasm heap ${(tf.memory().numBytes / 2 ** 20).toFixed(0)} MiB live)`,
+      .join(' ')}, wasm heap ${(tf.backend().wasm.HEAPU8.length / 2 ** 20).toFixed(0)} MiB)`,
 );

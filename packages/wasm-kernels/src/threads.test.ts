@@ -1,0 +1,33 @@
+import '@skipnet/nn';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { registerTrainingKernels } from './index.js';
+import { randomValues, relativeError } from './test-util.js';
+import { setThreadedWasmBackend } from './threads.js';
+
+describe('setThreadedWasmBackend', () => {
+  it('starts XNNPACK with 2 threads under Node, and conv gradients still match cpu', async () => {
+    registerTrainingKernels();
+    expect(await setThreadedWasmBackend({ threads: 2 })).toBe(2);
+    expect(tf.getBackend()).toBe('wasm');
+    await expect(setThreadedWasmBackend()).rejects.toThrow(/already started/);
+
+    const x = randomValues(2 * 9 * 9 * 8, 1);
+    const w = randomValues(3 * 3 * 8 * 16, 2);
+    const grads = () =>
+      tf.tidy(() => {
+        const f = (a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')));
+        return tf
+          .grads(f)([tf.tensor4d(x, [2, 9, 9, 8]), tf.tensor4d(w, [3, 3, 8, 16])])
+          .map((g) => g.dataSync());
+      });
+    const onWasm = grads();
+    await tf.setBackend('cpu');
+    const onCpu = grads();
+    onCpu.forEach((expected, i) => {
+      expect(relativeError(onWasm[i] as Float32Array, expected)).toBeLessThan(1e-4);
+    });
+  });
+});
