@@ -23,10 +23,23 @@ export interface BatchEndInfo {
 
 /** Hooks into the loop; each may return a promise, which the loop awaits. */
 export interface TrainCallbacks {
-  onTrainStart?(info: { startEpoch: number; epochs: number; resumedFrom: string | null }): void | Promise<void>;
-  onEpochStart?(info: { epoch: number; epochs: number; batches: number | null; skip: number }): void | Promise<void>;
+  onTrainStart?(info: {
+    startEpoch: number;
+    epochs: number;
+    resumedFrom: string | null;
+  }): void | Promise<void>;
+  onEpochStart?(info: {
+    epoch: number;
+    epochs: number;
+    batches: number | null;
+    skip: number;
+  }): void | Promise<void>;
   onBatchEnd?(info: BatchEndInfo): void | Promise<void>;
   /** After evaluation and the checkpoint of the epoch (`checkpoint` is its folder, or null without `outDir`). */
-  onEpochEnd?(info: { record: EpochRecord; history: History; checkpoint: string | null }): void | Promise<void>;
+  onEpochEnd?(info: {
+    record: EpochRecord;
+    history: History;
+    checkpoint: string | null;
+  }): void | Promise<void>;
   onTrainEnd?(info: { history: History }): void | Promise<void>;
 }

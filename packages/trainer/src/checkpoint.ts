@@ -1,4 +1,4 @@
-import { readFile, readdir, rename, rm, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Module } from '@skipnet/nn';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '@skipnet/nn';
@@ -145,7 +145,9 @@ export function readOptimizerState(bytes: Uint8Array): OptimizerState {
   const kind = metadata['kind'];
   const step = Number(metadata['step']);
   if (kind === undefined || !Number.isInteger(step)) {
-    throw new Error('optimizer.safetensors has no kind/step metadata; it was not written by @skipnet/trainer');
+    throw new Error(
+      'optimizer.safetensors has no kind/step metadata; it was not written by @skipnet/trainer',
+    );
   }
   return { kind, step, hyper: JSON.parse(metadata['hyper'] ?? '{}'), tensors: readSafetensors(bytes) };
 }
@@ -159,13 +161,20 @@ export async function loadCheckpoint(
   parts: { model: Module; optimizer: Optimizer },
 ): Promise<RunState> {
   const stateText = await readFile(join(folder, CHECKPOINT_FILES.state), 'utf8');
-  const { format, version, savedAt: _, ...state } = JSON.parse(stateText) as RunState & {
+  const {
+    format,
+    version,
+    savedAt: _,
+    ...state
+  } = JSON.parse(stateText) as RunState & {
     format: string;
     version: number;
     savedAt: string;
   };
   if (format !== FORMAT || version !== VERSION) {
-    throw new Error(`${folder}: not a ${FORMAT} v${VERSION} checkpoint (format ${format}, version ${version})`);
+    throw new Error(
+      `${folder}: not a ${FORMAT} v${VERSION} checkpoint (format ${format}, version ${version})`,
+    );
   }
   const weights = readSafetensors(await readFile(join(folder, CHECKPOINT_FILES.model)));
   try {

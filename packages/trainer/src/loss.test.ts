@@ -36,7 +36,11 @@ describe('softmaxCrossEntropy', () => {
     const y = tf.tensor1d(Y, 'int32');
     const grad = tf.grad((t: tf.Tensor) => softmaxCrossEntropy(t, y))(z);
     const g = grad.arraySync() as number[][];
-    g.forEach((row, i) => row.forEach((v, j) => expect(v).toBeCloseTo(TORCH_GRAD[i]![j]!, 5)));
+    g.forEach((row, i) => {
+      row.forEach((v, j) => {
+        expect(v).toBeCloseTo(TORCH_GRAD[i]![j]!, 5);
+      });
+    });
     // central differences on well-scaled logits (float32, so h = 1e-2)
     const base = [
       [0.3, -0.2, 0.8, 0.1],
@@ -45,7 +49,9 @@ describe('softmaxCrossEntropy', () => {
     const labels = tf.tensor1d([3, 1], 'int32');
     const f = (m: number[][]) => tf.tidy(() => softmaxCrossEntropy(tf.tensor2d(m), labels).dataSync()[0]!);
     const analytic = tf.tidy(() =>
-      tf.grad((t: tf.Tensor) => softmaxCrossEntropy(t, labels))(tf.tensor2d(base)).arraySync(),
+      tf
+        .grad((t: tf.Tensor) => softmaxCrossEntropy(t, labels))(tf.tensor2d(base))
+        .arraySync(),
     ) as number[][];
     const h = 1e-2;
     for (let i = 0; i < 2; i++) {

@@ -10,7 +10,9 @@ function checkShapes(logits: tf.Tensor, labels: tf.Tensor): void {
     );
   }
   if (labels.dtype !== 'int32') {
-    throw new Error(`cross-entropy: labels must be int32 class indices, got ${labels.dtype}; cast them first`);
+    throw new Error(
+      `cross-entropy: labels must be int32 class indices, got ${labels.dtype}; cast them first`,
+    );
   }
 }
 

@@ -68,7 +68,8 @@ const TORCH: Record<string, number[][]> = {
 const MAKERS: Record<string, (ps: tf.Variable[]) => Optimizer> = {
   sgd: (ps) => new SGD(ps, { lr: 0.1 }),
   sgd_momentum: (ps) => new SGD(ps, { lr: 0.1, momentum: 0.9 }),
-  sgd_momentum_dampening_wd: (ps) => new SGD(ps, { lr: 0.1, momentum: 0.9, dampening: 0.3, weightDecay: 0.01 }),
+  sgd_momentum_dampening_wd: (ps) =>
+    new SGD(ps, { lr: 0.1, momentum: 0.9, dampening: 0.3, weightDecay: 0.01 }),
   sgd_nesterov_wd: (ps) => new SGD(ps, { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.05 }),
   adam: (ps) => new Adam(ps, { lr: 0.01 }),
   adam_wd_betas: (ps) => new Adam(ps, { lr: 0.02, betas: [0.8, 0.99], eps: 1e-6, weightDecay: 0.1 }),
@@ -118,12 +119,15 @@ describe('optimizers follow PyTorch', () => {
       [0.01, -0.01, 0.02],
       [0.0, 0.01, 0.01],
     ];
-    expectClose(run((ps) => new Adam(ps, { lr: 0.01, amsgrad: true }), grads), [
-      [0.4900000001, -0.99000000005, 1.9900000002],
-      [0.483228355101, -0.983339975526, 1.983153941617],
-      [0.477932590454, -0.978162391348, 1.977609041429],
-      [0.47359679183, -0.97395240697, 1.972953042574],
-    ]);
+    expectClose(
+      run((ps) => new Adam(ps, { lr: 0.01, amsgrad: true }), grads),
+      [
+        [0.4900000001, -0.99000000005, 1.9900000002],
+        [0.483228355101, -0.983339975526, 1.983153941617],
+        [0.477932590454, -0.978162391348, 1.977609041429],
+        [0.47359679183, -0.97395240697, 1.972953042574],
+      ],
+    );
   });
 
   it('skips a parameter without a gradient, as PyTorch skips grad None', () => {
@@ -184,7 +188,9 @@ describe('optimizer state', () => {
       'layer.weight.max_exp_avg_sq',
     ]);
     expect(state.step).toBe(1);
-    expect(() => new SGD([['layer.weight', w]], { lr: 1 }).loadStateDict(state)).toThrow(/Adam state into SGD/);
+    expect(() => new SGD([['layer.weight', w]], { lr: 1 }).loadStateDict(state)).toThrow(
+      /Adam state into SGD/,
+    );
     tf.dispose([w, g, ...Object.values(state.tensors)]);
     opt.dispose();
   });

@@ -107,7 +107,9 @@ abstract class BaseOptimizer implements Optimizer {
 
   loadStateDict(state: OptimizerState): void {
     if (state.kind !== this.kind) {
-      throw new Error(`optimizer: cannot load a ${state.kind} state into ${this.kind}; use the same optimizer`);
+      throw new Error(
+        `optimizer: cannot load a ${state.kind} state into ${this.kind}; use the same optimizer`,
+      );
     }
     const byName = new Map(this.params);
     const problems: string[] = [];
@@ -121,7 +123,8 @@ abstract class BaseOptimizer implements Optimizer {
         problems.push(`'${key}' has shape [${t.shape}], parameter has [${p.shape}]`);
       }
     }
-    if (problems.length > 0) throw new Error(`optimizer: state does not fit the parameters: ${problems.join('; ')}`);
+    if (problems.length > 0)
+      throw new Error(`optimizer: state does not fit the parameters: ${problems.join('; ')}`);
     this.disposeSlots();
     for (const [key, t] of Object.entries(state.tensors)) this.slots.set(key, tf.clone(t));
     this.stepCount = state.step;
@@ -192,7 +195,12 @@ export class SGD extends BaseOptimizer {
     if (typeof h['momentum'] === 'number') this.momentum = h['momentum'];
   }
 
-  protected update(_name: string, p: tf.Variable, grad: tf.Tensor, slots: Record<string, tf.Tensor | undefined>) {
+  protected update(
+    _name: string,
+    p: tf.Variable,
+    grad: tf.Tensor,
+    slots: Record<string, tf.Tensor | undefined>,
+  ) {
     let g = grad;
     if (this.weightDecay !== 0) g = tf.add(g, tf.mul(p, this.weightDecay));
     const out: Record<string, tf.Tensor> = {};
@@ -247,7 +255,8 @@ export class Adam extends BaseOptimizer {
       ['beta1', this.beta1],
       ['beta2', this.beta2],
     ] as const) {
-      if (!(b >= 0 && b < 1)) throw new Error(`${this.constructor.name}: ${label} must be in [0, 1), got ${b}`);
+      if (!(b >= 0 && b < 1))
+        throw new Error(`${this.constructor.name}: ${label} must be in [0, 1), got ${b}`);
     }
   }
 
@@ -275,7 +284,12 @@ export class Adam extends BaseOptimizer {
     if (typeof h['beta1'] === 'number') this.beta1 = h['beta1'];
   }
 
-  protected update(_name: string, p: tf.Variable, grad: tf.Tensor, slots: Record<string, tf.Tensor | undefined>) {
+  protected update(
+    _name: string,
+    p: tf.Variable,
+    grad: tf.Tensor,
+    slots: Record<string, tf.Tensor | undefined>,
+  ) {
     const t = this.stepCount;
     let param: tf.Tensor = p;
     let g = grad;

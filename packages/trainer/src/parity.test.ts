@@ -11,7 +11,10 @@ import { trainStep } from './train.ts';
 
 // ../shared/fixtures beside the repository (see its README): the seed's PyTorch code at widths 8-16-32-64,
 // three torch.optim.SGD(lr=0.01) steps on one batch of 4 images of 96×96.
-const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures/seed-resnet-narrow');
+const FIXTURES = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../../shared/fixtures/seed-resnet-narrow',
+);
 const read = (file: string) => readSafetensors(new Uint8Array(readFileSync(join(FIXTURES, file))));
 
 beforeAll(async () => {
@@ -36,7 +39,9 @@ describe('parity with PyTorch (seed-resnet-narrow fixture, cpu)', () => {
       if (i === 0) afterOne = model.stateDict();
     }
     const reference = Array.from(await io['losses.3steps']!.data());
-    losses.forEach((l, i) => expect(Math.abs(l - reference[i]!), `step ${i + 1}: ${l} vs ${reference[i]}`).toBeLessThan(1e-3));
+    losses.forEach((l, i) => {
+      expect(Math.abs(l - reference[i]!), `step ${i + 1}: ${l} vs ${reference[i]}`).toBeLessThan(1e-3);
+    });
     // the first step's result, parameters and running statistics: ‖a − b‖/‖b‖ ≤ 1e-3 (fixtures README)
     for (const [name, t] of Object.entries(afterOne)) {
       const ref = io[`after.${name}`]!;

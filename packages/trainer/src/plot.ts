@@ -71,8 +71,10 @@ export function plotSvg(history: History, options: PlotOptions = {}): string {
     );
   }
   out.push('<g stroke="#e3e3e3" stroke-width="1">');
-  for (const t of yTicks) out.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${num(sy(t))}" y2="${num(sy(t))}"/>`);
-  for (const t of xTicks) out.push(`<line x1="${num(sx(t))}" x2="${num(sx(t))}" y1="${m.top}" y2="${m.top + ph}"/>`);
+  for (const t of yTicks)
+    out.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${num(sy(t))}" y2="${num(sy(t))}"/>`);
+  for (const t of xTicks)
+    out.push(`<line x1="${num(sx(t))}" x2="${num(sx(t))}" y1="${m.top}" y2="${m.top + ph}"/>`);
   out.push('</g>');
   out.push(
     `<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#444" stroke-width="1"/>`,

@@ -54,7 +54,11 @@ export function progressCallbacks(
     },
     onBatchEnd: (b) => {
       if (b.batches === null) bar?.setTotal(b.batch);
-      bar?.update(b.batch, { loss: fmt(b.trainLoss), acc: fmt(b.trainAcc), ips: b.examplesPerSec.toFixed(1) });
+      bar?.update(b.batch, {
+        loss: fmt(b.trainLoss),
+        acc: fmt(b.trainAcc),
+        ips: b.examplesPerSec.toFixed(1),
+      });
     },
     onEpochEnd: () => {
       bar?.stop();

@@ -5,7 +5,9 @@ import { cosineAnnealingLR, oneCycleLR, stepLR } from './schedule.ts';
 // python3-torch), /tmp/trainer-ref/optim_ref.py: SGD(lr=0.1, momentum=0.9) under each scheduler.
 const expectSeq = (actual: number[], expected: number[]) => {
   expect(actual.length).toBe(expected.length);
-  actual.forEach((v, i) => expect(v, `t=${i}`).toBeCloseTo(expected[i]!, 12));
+  actual.forEach((v, i) => {
+    expect(v, `t=${i}`).toBeCloseTo(expected[i]!, 12);
+  });
 };
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -46,8 +48,14 @@ describe('LR schedules follow torch.optim.lr_scheduler', () => {
     );
   });
 
-  it("OneCycleLR three-phase, linear (epochs × stepsPerEpoch)", () => {
-    const s = oneCycleLR({ maxLr: 0.1, epochs: 5, stepsPerEpoch: 2, annealStrategy: 'linear', threePhase: true });
+  it('OneCycleLR three-phase, linear (epochs × stepsPerEpoch)', () => {
+    const s = oneCycleLR({
+      maxLr: 0.1,
+      epochs: 5,
+      stepsPerEpoch: 2,
+      annealStrategy: 'linear',
+      threePhase: true,
+    });
     expectSeq(
       range(10).map((t) => s.lr(t)),
       [0.004, 0.052, 0.1, 0.052, 0.004, 0.00320008, 0.00240016, 0.00160024, 0.00080032, 4e-7],

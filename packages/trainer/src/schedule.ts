@@ -96,7 +96,8 @@ export function oneCycleLR(options: OneCycleLROptions): LRSchedule {
   if (totalSteps === undefined || !(totalSteps > 0)) {
     throw new Error('oneCycleLR: give totalSteps > 0, or epochs and stepsPerEpoch');
   }
-  if (!(pctStart >= 0 && pctStart <= 1)) throw new Error(`oneCycleLR: pctStart must be in [0, 1], got ${pctStart}`);
+  if (!(pctStart >= 0 && pctStart <= 1))
+    throw new Error(`oneCycleLR: pctStart must be in [0, 1], got ${pctStart}`);
   const initialLr = maxLr / divFactor;
   const minLr = initialLr / finalDivFactor;
   type Phase = { end: number; lr: [number, number]; momentum: [number, number] };

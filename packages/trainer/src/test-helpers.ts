@@ -27,7 +27,11 @@ function lcg(seed: number): () => number {
  * `count` (a power of two, so the per-epoch order is a permutation) 6×6 images in 3 classes: noise plus a bright channel equal to the label. Batches are made fresh each
  * epoch from fixed arrays, in an order that depends on the epoch (as a shuffling loader's would).
  */
-export function toyData(count: number, batchSize: number, options: { seed?: number; poison?: { epoch: number; batch: number } } = {}): DataSource {
+export function toyData(
+  count: number,
+  batchSize: number,
+  options: { seed?: number; poison?: { epoch: number; batch: number } } = {},
+): DataSource {
   const rand = lcg(options.seed ?? 7);
   const size = 6 * 6 * 3;
   const xs = new Float32Array(count * size);
@@ -46,7 +50,9 @@ export function toyData(count: number, batchSize: number, options: { seed?: numb
       for (let b = 0; b < length; b++) {
         const idx = order.slice(b * batchSize, (b + 1) * batchSize);
         const x = new Float32Array(idx.length * size);
-        idx.forEach((src, dst) => x.set(xs.subarray(src * size, (src + 1) * size), dst * size));
+        idx.forEach((src, dst) => {
+          x.set(xs.subarray(src * size, (src + 1) * size), dst * size);
+        });
         if (options.poison && options.poison.epoch === epoch && options.poison.batch === b) x[0] = Number.NaN;
         yield {
           x: tf.tensor4d(x, [idx.length, 6, 6, 3]),

@@ -10,7 +10,7 @@ import type { History } from './history.ts';
 import { SGD } from './optim.ts';
 import { oneCycleLR } from './schedule.ts';
 import { tinyModel, toyData } from './test-helpers.ts';
-import { NonFiniteLossError, type TrainOptions, TrainingAbortedError, trainCh6 } from './train.ts';
+import { NonFiniteLossError, TrainingAbortedError, type TrainOptions, trainCh6 } from './train.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -35,7 +35,14 @@ const quiet = (lines: string[] = []): Pick<TrainOptions, 'log' | 'progress'> => 
 function curves(h: History) {
   return {
     points: h.points,
-    epochs: h.epochs.map(({ epoch, loss, trainAcc, testAcc, examples, lr }) => ({ epoch, loss, trainAcc, testAcc, examples, lr })),
+    epochs: h.epochs.map(({ epoch, loss, trainAcc, testAcc, examples, lr }) => ({
+      epoch,
+      loss,
+      trainAcc,
+      testAcc,
+      examples,
+      lr,
+    })),
   };
 }
 
@@ -58,7 +65,9 @@ describe('trainCh6 as d2l', () => {
       ...quiet(lines),
     });
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toMatch(/^epoch 1, loss \d+\.\d{3}, train acc \d\.\d{3}, test acc \d\.\d{3}, time \d+\.\d$/);
+    expect(lines[0]).toMatch(
+      /^epoch 1, loss \d+\.\d{3}, train acc \d\.\d{3}, test acc \d\.\d{3}, time \d+\.\d$/,
+    );
     expect(lines[2]).toMatch(/^loss \d\.\d{3}, train acc \d\.\d{3}, test acc \d\.\d{3}$/);
     expect(lines[3]).toMatch(/^\d+\.\d examples\/sec on cpu:test$/);
     // 16 batches an epoch: points after batches 3, 6, 9, 12, 15 and 16 (d2l: (i+1) % (16 // 5) == 0 or last).
@@ -72,9 +81,39 @@ describe('trainCh6 as d2l', () => {
     model.dispose();
   });
 
+  it('prints plain progress lines at the Animator points when not on a terminal', async () => {
+    const lines: string[] = [];
+    const model = tinyModel();
+    await trainCh6(model, toyData(32, 4), toyData(8, 4), {
+      epochs: 1,
+      lr: 0.1,
+      log: (l) => lines.push(l),
+      progress: 'lines',
+    });
+    const progress = lines.filter((l) => l.startsWith('  epoch'));
+    expect(progress.map((l) => l.match(/batch (\d+)\/8/)?.[1])).toEqual([
+      '1',
+      '2',
+      '3',
+      '4',
+      '5',
+      '6',
+      '7',
+      '8',
+    ]);
+    expect(progress[0]).toMatch(
+      /^ {2}epoch 1\/1, batch 1\/8, loss \d\.\d{3}, train acc \d\.\d{3}, \d+\.\d img\/s$/,
+    );
+    model.dispose();
+  });
+
   it('places a point after every batch when an epoch has fewer than five (d2l would divide by zero)', async () => {
     const model = tinyModel();
-    const { history } = await trainCh6(model, toyData(8, 4), toyData(8, 4), { epochs: 1, lr: 0.1, ...quiet() });
+    const { history } = await trainCh6(model, toyData(8, 4), toyData(8, 4), {
+      epochs: 1,
+      lr: 0.1,
+      ...quiet(),
+    });
     expect(history.points.map((p) => p.epoch)).toEqual([0.5, 1, 1]);
     model.dispose();
   });
@@ -173,7 +212,8 @@ describe('checkpoints', () => {
     const a = live.stateDict();
     const b = copyOpt.stateDict();
     expect(Object.keys(b.tensors)).toEqual(Object.keys(a.tensors));
-    for (const k of Object.keys(a.tensors)) expect(await b.tensors[k]!.data()).toEqual(await a.tensors[k]!.data());
+    for (const k of Object.keys(a.tensors))
+      expect(await b.tensors[k]!.data()).toEqual(await a.tensors[k]!.data());
     tf.dispose([...Object.values(a.tensors), ...Object.values(b.tensors), ...Object.values(g)]);
     for (const o of [live, copyOpt]) o.dispose();
     model.dispose();
@@ -184,14 +224,24 @@ describe('checkpoints', () => {
     const dir = await tempDir();
     const model = tinyModel();
     await trainCh6(model, toyData(16, 8), toyData(8, 8), { epochs: 3, lr: 0.1, outDir: dir, ...quiet() });
-    expect((await readdir(dir)).sort()).toEqual(['checkpoints', 'epochs.csv', 'history.csv', 'history.json', 'plot.svg']);
-    expect((await readdir(join(dir, 'checkpoints'))).sort()).toEqual(['epoch-0002', 'epoch-0003', 'latest.json']);
+    expect((await readdir(dir)).sort()).toEqual([
+      'checkpoints',
+      'epochs.csv',
+      'history.csv',
+      'history.json',
+      'plot.svg',
+    ]);
+    expect((await readdir(join(dir, 'checkpoints'))).sort()).toEqual([
+      'epoch-0002',
+      'epoch-0003',
+      'latest.json',
+    ]);
     const history = JSON.parse(await readFile(join(dir, 'history.json'), 'utf8')) as History;
     expect(history.epochs).toHaveLength(3);
     const csv = (await readFile(join(dir, 'history.csv'), 'utf8')).trim().split('\n');
     expect(csv[0]).toBe('epoch,train_loss,train_acc,test_acc');
     expect(csv).toHaveLength(1 + history.points.length);
-    expect(await readFile(join(dir, 'plot.svg'), 'utf8')).toMatch(/^<svg[^]*<polyline[^]*<\/svg>\n$/);
+    expect(await readFile(join(dir, 'plot.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
     model.dispose();
   });
 
@@ -223,7 +273,9 @@ describe('checkpoints', () => {
     expect(error).toBeInstanceOf(TrainingAbortedError);
     expect((error as TrainingAbortedError).epoch).toBe(2);
     expect((error as TrainingAbortedError).batch).toBe(2);
-    expect((error as TrainingAbortedError).checkpoint).toBe(join(dir, 'checkpoints', 'epoch-0001-batch-000002'));
+    expect((error as TrainingAbortedError).checkpoint).toBe(
+      join(dir, 'checkpoints', 'epoch-0001-batch-000002'),
+    );
     first.dispose();
 
     const second = tinyModel(); // fresh weights: resume must replace them
@@ -258,8 +310,11 @@ describe('checkpoints', () => {
     for (const k of Object.keys(now).filter((k) => !k.includes('running') && !k.includes('num_batches'))) {
       expect(now[k], k).toEqual(afterEpoch1[k]);
     }
-    const saved = readSafetensors(await readFile(join(dir, 'checkpoints', 'epoch-0001', 'model.safetensors')));
-    for (const t of Object.values(saved)) expect(Array.from(await t.data()).every(Number.isFinite)).toBe(true);
+    const saved = readSafetensors(
+      await readFile(join(dir, 'checkpoints', 'epoch-0001', 'model.safetensors')),
+    );
+    for (const t of Object.values(saved))
+      expect(Array.from(await t.data()).every(Number.isFinite)).toBe(true);
     tf.dispose(Object.values(saved));
     model.dispose();
   });

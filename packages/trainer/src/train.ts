@@ -95,18 +95,26 @@ export class TrainingAbortedError extends Error {
   }
 }
 
+/** Where in a run a step happened: 1-based epoch and batch, and the step's number in the whole run. */
+export interface StepPosition {
+  epoch: number;
+  batch: number;
+  globalStep: number;
+}
+
 /** The loss became NaN or infinite; the step was not applied, and the last good checkpoint is kept. */
 export class NonFiniteLossError extends Error {
   constructor(
-    readonly epoch: number,
-    readonly batch: number,
-    readonly globalStep: number,
     readonly loss: number,
-    readonly checkpoint: string | null,
+    /** Null from a bare {@link trainStep}; set by {@link trainCh6}. */
+    readonly position: StepPosition | null = null,
+    readonly checkpoint: string | null = null,
   ) {
+    const where = position
+      ? ` in epoch ${position.epoch} at batch ${position.batch} (step ${position.globalStep} of the run)`
+      : '';
     super(
-      `loss is ${loss} in epoch ${epoch} at batch ${batch} (step ${globalStep} of the run); the update was not ` +
-        'applied. ' +
+      `loss is ${loss}${where}; the update was not applied. ` +
         (checkpoint ? `The last good checkpoint is ${checkpoint}. ` : '') +
         'Lower the learning rate, or check the inputs for NaN.',
     );
@@ -126,7 +134,12 @@ export interface StepResult {
  * of correct predictions. A non-finite loss throws before the update, leaving the model as it was. Does not
  * dispose `x`/`y` and does not switch the model's mode.
  */
-export async function trainStep(model: Module, optimizer: Optimizer, x: tf.Tensor, y: tf.Tensor): Promise<StepResult> {
+export async function trainStep(
+  model: Module,
+  optimizer: Optimizer,
+  x: tf.Tensor,
+  y: tf.Tensor,
+): Promise<StepResult> {
   const vars = optimizer.params.map(([, v]) => v);
   let correct: tf.Scalar | undefined;
   const { value, grads } = tf.variableGrads(() => {
@@ -139,7 +152,7 @@ export async function trainStep(model: Module, optimizer: Optimizer, x: tf.Tenso
   tf.dispose([both, value, correct!]);
   if (!Number.isFinite(loss)) {
     tf.dispose(Object.values(grads));
-    throw new NonFiniteLossError(0, 0, 0, loss!, null);
+    throw new NonFiniteLossError(loss!);
   }
   optimizer.step(grads);
   tf.dispose(Object.values(grads));
@@ -195,7 +208,8 @@ export async function trainCh6(
   options: TrainOptions,
 ): Promise<TrainResult> {
   const { epochs, outDir, signal } = options;
-  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new Error(`trainCh6: epochs must be an integer >= 1, got ${epochs}`);
+  if (!(Number.isInteger(epochs) && epochs >= 1))
+    throw new Error(`trainCh6: epochs must be an integer >= 1, got ${epochs}`);
   const log = options.log ?? ((line: string) => console.log(line));
   const device = options.device ?? tf.getBackend();
   const train = sourceOf(trainData);
@@ -264,7 +278,8 @@ export async function trainCh6(
           step = await trainStep(model, optimizer, x, y);
         } catch (e) {
           if (e instanceof NonFiniteLossError) {
-            throw new NonFiniteLossError(epoch + 1, i + 1, state.globalStep + 1, e.loss, checkpoint);
+            const position = { epoch: epoch + 1, batch: i + 1, globalStep: state.globalStep + 1 };
+            throw new NonFiniteLossError(e.loss, position, checkpoint);
           }
           throw e;
         } finally {
@@ -306,7 +321,11 @@ export async function trainCh6(
       if (i === 0) throw new Error(`trainCh6: the training data yielded no batches in epoch ${epoch + 1}`);
       if (batches === null) {
         // Length unknown until now: d2l's point at the end of the epoch.
-        state.history.points.push({ epoch: epoch + 1, trainLoss: acc.loss / acc.examples, trainAcc: acc.correct / acc.examples });
+        state.history.points.push({
+          epoch: epoch + 1,
+          trainLoss: acc.loss / acc.examples,
+          trainAcc: acc.correct / acc.examples,
+        });
       }
       testAcc = await evaluateAccuracy(model, test.batches(epoch));
       state.history.points.push({ epoch: epoch + 1, testAcc });
@@ -342,9 +361,19 @@ export async function trainCh6(
 
   const last = state.history.epochs.at(-1)!;
   const examplesPerSec = (last.examples * epochs) / state.trainSeconds;
-  log(`loss ${last.loss.toFixed(3)}, train acc ${last.trainAcc.toFixed(3)}, test acc ${last.testAcc.toFixed(3)}`);
+  log(
+    `loss ${last.loss.toFixed(3)}, train acc ${last.trainAcc.toFixed(3)}, test acc ${last.testAcc.toFixed(3)}`,
+  );
   log(`${examplesPerSec.toFixed(1)} examples/sec on ${device}`);
-  return { history: state.history, loss: last.loss, trainAcc: last.trainAcc, testAcc, examplesPerSec, device, checkpoint };
+  return {
+    history: state.history,
+    loss: last.loss,
+    trainAcc: last.trainAcc,
+    testAcc,
+    examplesPerSec,
+    device,
+    checkpoint,
+  };
 }
 
 /** Writes `history.json`, `history.csv`, `epochs.csv` and `plot.svg` into `dir`, each atomically. */
@@ -356,5 +385,8 @@ export async function writeReports(
   await writeFileAtomic(join(dir, 'history.json'), JSON.stringify(state.history, null, 1) + '\n');
   await writeFileAtomic(join(dir, 'history.csv'), historyToCsv(state.history));
   await writeFileAtomic(join(dir, 'epochs.csv'), epochsToCsv(state.history));
-  await writeFileAtomic(join(dir, 'plot.svg'), plotSvg(state.history, { epochs: plot.epochs, title: plot.title }));
+  await writeFileAtomic(
+    join(dir, 'plot.svg'),
+    plotSvg(state.history, { epochs: plot.epochs, title: plot.title }),
+  );
 }
