@@ -1,105 +1,111 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { type ConvGradAttrs, forwardConvInfo } from './conv-info.js';
-import { disposeAll, runKernel, runStockKernel, type WasmBackend } from './run.js';
+import { disposeAll, runKernel, type WasmBackend } from './run.js';
 
 interface InputGradAttrs extends ConvGradAttrs {
   inputShape: [number, number, number, number];
 }
 
-/** Placement of one spatial axis of the sub-pixel convolution. */
+/** Padding, or cropping where it would be negative, of one spatial axis of dy for the flipped conv. */
 interface AxisPlan {
-  /** Taps of each phase's sub-filter: ceil(k / stride). */
-  taps: number;
-  /** dy rows cut from the start and the end (a convolution cannot pad negatively). */
   cropStart: number;
   cropEnd: number;
   padStart: number;
   padEnd: number;
-  /** Where dx starts in the depth-to-space output. */
-  offset: number;
 }
 
-/**
- * dx[u − pad] with u = q·s + r only sees filter taps a ≡ r (mod s): a = r + s·t, dy row q − t. So
- * every phase r is a stride-1 convolution of dy with the sub-filter w[r + s·t], and all s² phases
- * are one convolution whose output channels stack the phases; DepthToSpace interleaves them. One
- * XNNPACK convolution does the work in place of tfjs-backend-wasm's scalar loop.
- */
-function planAxis(k: number, s: number, pad: number, dx: number, dy: number): AxisPlan {
-  const taps = Math.ceil(k / s);
-  const first = Math.floor(pad / s);
-  const last = Math.floor((pad + dx - 1) / s);
-  const padStart = taps - 1 - first;
-  const cropStart = Math.max(-padStart, 0);
-  const rows = last - first + 1;
-  const padEnd = rows - 1 + taps - padStart - (dy - cropStart);
-  const cropEnd = Math.max(-padEnd, 0);
-  return {
-    taps,
-    cropStart,
-    cropEnd,
-    padStart: Math.max(padStart, 0),
-    padEnd: Math.max(padEnd, 0),
-    offset: pad - first * s,
-  };
+/** dx[u] = Σ_a dy[u + pad − a] · w[a]: pad dy by k − 1 − pad before and as needed after. */
+function planAxis(k: number, pad: number, dx: number, dy: number): AxisPlan {
+  const cropStart = Math.max(pad - (k - 1), 0);
+  const padStart = Math.max(k - 1 - pad, 0);
+  const padEnd = dx - 1 + k - padStart - (dy - cropStart);
+  return { cropStart, cropEnd: Math.max(-padEnd, 0), padStart, padEnd: Math.max(padEnd, 0) };
 }
 
-/** G[th, tw, o, (rh·s + rw)·cin + c] = w[rh + s·(T−1−th), rw + s·(T−1−tw), c, o], zero past k. */
-function subPixelFilter(
-  backend: WasmBackend,
-  filter: tf.TensorInfo,
-  rows: AxisPlan,
-  cols: AxisPlan,
-  sh: number,
-  sw: number,
-): tf.TensorInfo {
+/** g[i, j, o, c] = w[kh − 1 − i, kw − 1 − j, c, o]. */
+function flippedFilter(backend: WasmBackend, filter: tf.TensorInfo): tf.TensorInfo {
   const [kh, kw, cin, cout] = filter.shape as [number, number, number, number];
-  const { taps: th } = rows;
-  const { taps: tw } = cols;
-  const phases = sh * sw;
-  const out = backend.makeOutput([th, tw, cout, phases * cin], 'float32');
+  const out = backend.makeOutput([kh, kw, cout, cin], 'float32');
   const g = backend.typedArrayFromHeap(out);
   const w = backend.typedArrayFromHeap(filter);
-  g.fill(0);
-  for (let i = 0; i < th; i++) {
-    for (let rh = 0; rh < sh; rh++) {
-      const a = rh + sh * (th - 1 - i);
-      if (a >= kh) continue;
-      for (let j = 0; j < tw; j++) {
-        for (let rw = 0; rw < sw; rw++) {
-          const b = rw + sw * (tw - 1 - j);
-          if (b >= kw) continue;
-          const phase = (rh * sw + rw) * cin;
-          const src = (a * kw + b) * cin * cout;
-          const dst = (i * tw + j) * cout * phases * cin + phase;
-          for (let c = 0; c < cin; c++) {
-            for (let o = 0; o < cout; o++) {
-              g[dst + o * phases * cin + c] = w[src + c * cout + o] as number;
-            }
-          }
-        }
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const src = ((kh - 1 - i) * kw + (kw - 1 - j)) * cin * cout;
+      const dst = (i * kw + j) * cout * cin;
+      for (let c = 0; c < cin; c++) {
+        for (let o = 0; o < cout; o++) g[dst + o * cin + c] = w[src + c * cout + o] as number;
       }
     }
   }
   return out;
 }
 
-export function conv2dBackpropInput(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: WasmBackend;
-  attrs: InputGradAttrs;
-}): tf.TensorInfo {
-  const { inputs, backend, attrs } = args;
-  const dy = inputs.dy as tf.TensorInfo;
-  const filter = inputs.filter as tf.TensorInfo;
-  const info = forwardConvInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape, attrs);
-  const [n, h, w, cin] = attrs.inputShape;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, padInfo } = info;
-  // DepthToSpace interleaves square blocks only.
-  if (sh !== sw) return runStockKernel(tf.Conv2DBackpropInput, args);
-  const rows = planAxis(kh, sh, padInfo.top, h, info.outHeight);
-  const cols = planAxis(kw, sw, padInfo.left, w, info.outWidth);
+/**
+ * Strided: cols[n,i,j,(a,b,c)] = Σ_o dy[n,i,j,o] · w[a,b,c,o] is one matrix product (a 1×1
+ * convolution, XNNPACK's GEMM, with exactly the forward's multiply-adds), then col2im adds each
+ * column into dx[n, i·s + a − padTop, j·s + b − padLeft, c]: a pass over memory in order.
+ */
+function gemmCol2im(
+  backend: WasmBackend,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout } = info;
+  const { outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw } = info;
+  const { strideHeight: sh, strideWidth: sw, padInfo } = info;
+  const k = kh * kw * cin;
+  const wT = runKernel('Transpose', backend, { x: { ...filter, shape: [k, cout] } }, { perm: [1, 0] });
+  const cols = runKernel(
+    'Conv2D',
+    backend,
+    { x: dy, filter: { ...wT, shape: [1, 1, cout, k] } },
+    {
+      strides: [1, 1],
+      pad: 'valid',
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+      dimRoundingMode: undefined,
+    },
+  );
+  const dx = backend.makeOutput([n, h, w, cin], 'float32');
+  const out = backend.typedArrayFromHeap(dx);
+  const src = backend.typedArrayFromHeap(cols);
+  out.fill(0);
+  let from = 0;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        for (let a = 0; a < kh; a++) {
+          const y = i * sh - padInfo.top + a;
+          for (let c = 0; c < kw; c++, from += cin) {
+            const x = j * sw - padInfo.left + c;
+            if (y < 0 || y >= h || x < 0 || x >= w) continue;
+            const to = ((b * h + y) * w + x) * cin;
+            for (let ch = 0; ch < cin; ch++)
+              out[to + ch] = (out[to + ch] as number) + (src[from + ch] as number);
+          }
+        }
+      }
+    }
+  }
+  disposeAll(backend, [wT, cols]);
+  return dx;
+}
 
+/**
+ * Stride 1: dx is the forward convolution of dy with the filter flipped and its channels swapped,
+ * one XNNPACK convolution in place of tfjs-backend-wasm's scalar loop.
+ */
+function flippedConv(
+  backend: WasmBackend,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, padInfo } = info;
+  const rows = planAxis(info.filterHeight, padInfo.top, h, info.outHeight);
+  const cols = planAxis(info.filterWidth, padInfo.left, w, info.outWidth);
   const temps: tf.TensorInfo[] = [];
   let dyUsed = dy;
   if (rows.cropStart + rows.cropEnd + cols.cropStart + cols.cropEnd > 0) {
@@ -119,12 +125,12 @@ export function conv2dBackpropInput(args: {
     );
     temps.push(dyUsed);
   }
-  const g = subPixelFilter(backend, filter, rows, cols, sh, sw);
-  temps.push(g);
-  let result = runKernel(
+  const flipped = flippedFilter(backend, filter);
+  temps.push(flipped);
+  const dx = runKernel(
     'Conv2D',
     backend,
-    { x: dyUsed, filter: g },
+    { x: dyUsed, filter: flipped },
     {
       strides: [1, 1],
       pad: [
@@ -138,23 +144,20 @@ export function conv2dBackpropInput(args: {
       dimRoundingMode: undefined,
     },
   );
-  if (sh > 1) {
-    temps.push(result);
-    result = runKernel('DepthToSpace', backend, { x: result }, { blockSize: sh, dataFormat: 'NHWC' });
-  }
-  const [, rh, rw] = result.shape as [number, number, number, number];
-  if (rows.offset > 0 || cols.offset > 0 || rh !== h || rw !== w) {
-    temps.push(result);
-    result = runKernel(
-      'Slice',
-      backend,
-      { x: result },
-      {
-        begin: [0, rows.offset, cols.offset, 0],
-        size: [n, h, w, cin],
-      },
-    );
-  }
   disposeAll(backend, temps);
-  return result;
+  return dx;
+}
+
+export function conv2dBackpropInput(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: WasmBackend;
+  attrs: InputGradAttrs;
+}): tf.TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const dy = inputs.dy as tf.TensorInfo;
+  const filter = inputs.filter as tf.TensorInfo;
+  const info = forwardConvInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape, attrs);
+  return info.strideHeight === 1 && info.strideWidth === 1
+    ? flippedConv(backend, dy, filter, info)
+    : gemmCol2im(backend, dy, filter, info);
 }
