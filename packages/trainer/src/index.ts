@@ -26,7 +26,7 @@ export {
   SGD,
   type SGDOptions,
 } from './optim.ts';
-export { type PlotOptions, plotSvg } from './plot.ts';
+export { niceTicks, type PlotOptions, plotSvg, svgToPng } from './plot.ts';
 export { type ProgressMode, progressCallbacks } from './progress.ts';
 export {
   type CosineAnnealingLROptions,

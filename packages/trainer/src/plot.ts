@@ -18,17 +18,15 @@ const SERIES = [
   { key: 'testAcc', label: 'test acc', color: '#008000', dash: '9 3 2 3' },
 ] as const;
 
-/** Round ticks (1, 2, 5 × 10^k) covering [lo, hi], about `count` of them. */
+/** Round ticks (1, 2, 5 × 10^k apart), about `count` of them, from below `lo` to above `hi`. */
 export function niceTicks(lo: number, hi: number, count = 6): number[] {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = ([1, 2, 5, 10].find((m) => m * mag >= raw) ?? 10) * mag;
-  const ticks: number[] = [];
-  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) {
-    ticks.push(Number(v.toPrecision(12)));
-  }
-  return ticks;
+  const first = Math.floor(lo / step + 1e-9);
+  const last = Math.ceil(hi / step - 1e-9);
+  return Array.from({ length: last - first + 1 }, (_, i) => Number(((first + i) * step).toPrecision(12)));
 }
 
 const esc = (s: string) =>
@@ -52,8 +50,8 @@ export function plotSvg(history: History, options: PlotOptions = {}): string {
   const values = pts.flatMap((p) => [p.trainLoss, p.trainAcc, p.testAcc]).filter(Number.isFinite) as number[];
   const yMaxData = Math.max(1, ...values);
   const yTicks = niceTicks(0, yMaxData, 5);
-  const yMax = Math.max(yTicks[yTicks.length - 1]!, yMaxData);
-  const xTicks = niceTicks(0, xMax, Math.min(10, xMax)).filter((t) => Number.isInteger(t) || xMax < 3);
+  const yMax = yTicks[yTicks.length - 1]!;
+  const xTicks = niceTicks(0, xMax, Math.min(10, xMax)).filter((t) => t <= xMax);
   const sx = (x: number) => m.left + (x / xMax) * pw;
   const sy = (y: number) => m.top + ph - (y / yMax) * ph;
   const out: string[] = [];
@@ -122,4 +120,24 @@ export function plotSvg(history: History, options: PlotOptions = {}): string {
   });
   out.push('</g></svg>');
   return out.join('\n') + '\n';
+}
+
+/**
+ * The SVG rendered to PNG with `@resvg/resvg-js` (an optional peer: prebuilt binaries from the npm registry, no
+ * download step), or null when it is not installed. Text uses the system's fonts.
+ */
+export async function svgToPng(svg: string): Promise<Uint8Array | null> {
+  let resvg: typeof import('@resvg/resvg-js');
+  try {
+    resvg = await import('@resvg/resvg-js');
+  } catch (e) {
+    if (
+      (e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' ||
+      (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND'
+    ) {
+      return null;
+    }
+    throw e;
+  }
+  return new resvg.Resvg(svg, { background: '#ffffff', font: { loadSystemFonts: true } }).render().asPng();
 }

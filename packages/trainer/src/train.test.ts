@@ -220,7 +220,7 @@ describe('checkpoints', () => {
     copy.dispose();
   });
 
-  it('writes history.json, history.csv, epochs.csv and plot.svg, and keeps the newest two checkpoints', async () => {
+  it('writes history.json, history.csv, epochs.csv, plot.svg and plot.png, and keeps the newest two checkpoints', async () => {
     const dir = await tempDir();
     const model = tinyModel();
     await trainCh6(model, toyData(16, 8), toyData(8, 8), { epochs: 3, lr: 0.1, outDir: dir, ...quiet() });
@@ -229,8 +229,13 @@ describe('checkpoints', () => {
       'epochs.csv',
       'history.csv',
       'history.json',
+      'plot.png',
       'plot.svg',
     ]);
+    // a PNG of the plot's width, rendered by the optional peer @resvg/resvg-js (a devDependency here)
+    const png = await readFile(join(dir, 'plot.png'));
+    expect(Array.from(png.subarray(0, 8))).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
+    expect(png.readUInt32BE(16)).toBe(720);
     expect((await readdir(join(dir, 'checkpoints'))).sort()).toEqual([
       'epoch-0002',
       'epoch-0003',

@@ -7,7 +7,7 @@ import { writeFileAtomic } from './files.ts';
 import { emptyHistory, epochsToCsv, formatEpochLine, historyToCsv } from './history.ts';
 import { countCorrect, softmaxCrossEntropy } from './loss.ts';
 import { type Optimizer, SGD } from './optim.ts';
-import { plotSvg } from './plot.ts';
+import { plotSvg, svgToPng } from './plot.ts';
 import { type ProgressMode, progressCallbacks } from './progress.ts';
 import type { LRSchedule } from './schedule.ts';
 
@@ -64,6 +64,11 @@ export interface TrainOptions {
   progress?: ProgressMode;
   /** Title of `plot.svg`. */
   title?: string;
+  /**
+   * Also write `plot.png`: 'auto' (default) when the optional peer `@resvg/resvg-js` is installed, true to require
+   * it, false never.
+   */
+  png?: boolean | 'auto';
 }
 
 /** What {@link trainCh6} resolves to. */
@@ -350,7 +355,7 @@ export async function trainCh6(
         epochSeconds: 0,
       };
       await save();
-      if (outDir) await writeReports(outDir, state, { epochs, title: options.title });
+      if (outDir) await writeReports(outDir, state, { epochs, title: options.title, png: options.png });
       await each(callbacks, (c) => c.onEpochEnd?.({ record, history: state.history, checkpoint }));
       if (signal?.aborted && state.epoch < epochs) throw new TrainingAbortedError(epoch + 1, i, checkpoint);
     }
@@ -376,17 +381,25 @@ export async function trainCh6(
   };
 }
 
-/** Writes `history.json`, `history.csv`, `epochs.csv` and `plot.svg` into `dir`, each atomically. */
+/**
+ * Writes `history.json`, `history.csv`, `epochs.csv`, `plot.svg` and (see {@link TrainOptions.png}) `plot.png`
+ * into `dir`, each atomically.
+ */
 export async function writeReports(
   dir: string,
   state: Pick<RunState, 'history'>,
-  plot: { epochs?: number; title?: string | undefined } = {},
+  plot: { epochs?: number; title?: string | undefined; png?: boolean | 'auto' | undefined } = {},
 ): Promise<void> {
   await writeFileAtomic(join(dir, 'history.json'), JSON.stringify(state.history, null, 1) + '\n');
   await writeFileAtomic(join(dir, 'history.csv'), historyToCsv(state.history));
   await writeFileAtomic(join(dir, 'epochs.csv'), epochsToCsv(state.history));
-  await writeFileAtomic(
-    join(dir, 'plot.svg'),
-    plotSvg(state.history, { epochs: plot.epochs, title: plot.title }),
-  );
+  const svg = plotSvg(state.history, { epochs: plot.epochs, title: plot.title });
+  await writeFileAtomic(join(dir, 'plot.svg'), svg);
+  const png = plot.png ?? 'auto';
+  if (png === false) return;
+  const bytes = await svgToPng(svg);
+  if (bytes) await writeFileAtomic(join(dir, 'plot.png'), bytes);
+  else if (png === true) {
+    throw new Error('plot.png needs the optional peer @resvg/resvg-js: npm install @resvg/resvg-js');
+  }
 }
