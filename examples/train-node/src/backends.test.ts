@@ -24,7 +24,7 @@ afterEach(() => {
 
 describe('selectBackend', () => {
   it('auto passes over what is missing and says why, then takes wasm', async () => {
-    const choice = await selectBackend('auto', without(...NODE_BINDINGS, '@skipnet/webgpu'));
+    const choice = await selectBackend('auto', { importer: without(...NODE_BINDINGS, '@skipnet/webgpu') });
     expect(choice.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(choice.passedOver.map((p) => p.name)).toEqual(['tfjs-node-gpu', 'tfjs-node', 'webgpu']);
@@ -33,23 +33,21 @@ describe('selectBackend', () => {
   });
 
   it('auto falls back to cpu when wasm is missing too', async () => {
-    const choice = await selectBackend(
-      'auto',
-      without(...NODE_BINDINGS, '@skipnet/webgpu', '@tensorflow/tfjs-backend-wasm'),
-    );
+    const importer = without(...NODE_BINDINGS, '@skipnet/webgpu', '@tensorflow/tfjs-backend-wasm');
+    const choice = await selectBackend('auto', { importer });
     expect(choice.name).toBe('cpu');
     expect(choice.passedOver.map((p) => p.name)).toEqual(['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm']);
   });
 
   it('passes over webgpu when Dawn finds no adapter (this machine has no GPU)', async () => {
-    const choice = await selectBackend('auto', without(...NODE_BINDINGS));
+    const choice = await selectBackend('auto', { importer: without(...NODE_BINDINGS) });
     const webgpu = choice.passedOver.find((p) => p.name === 'webgpu');
     // On a machine with a Vulkan GPU, auto takes webgpu and this expectation does not apply.
     if (choice.name !== 'webgpu') expect(webgpu?.reason).toMatch(/no WebGPU adapter/);
   });
 
   it('an explicit webgpu request may take a software adapter, and says it is one', async () => {
-    const choice = await selectBackend('webgpu', without(...NODE_BINDINGS));
+    const choice = await selectBackend('webgpu', { importer: without(...NODE_BINDINGS) });
     expect(choice.tfjsBackend).toBe('webgpu');
     // CI has Mesa's software driver and no GPU; a machine with a GPU reports that GPU instead.
     expect(choice.device).toMatch(
@@ -58,7 +56,7 @@ describe('selectBackend', () => {
   });
 
   it('an explicitly requested backend that is missing is an error with an install hint', async () => {
-    const attempt = selectBackend('tfjs-node', without(...NODE_BINDINGS));
+    const attempt = selectBackend('tfjs-node', { importer: without(...NODE_BINDINGS) });
     await expect(attempt).rejects.toBeInstanceOf(BackendUnavailableError);
     await expect(attempt).rejects.toThrow(/npm install @tensorflow\/tfjs-node@4\.22\.0/);
   });
@@ -72,10 +70,12 @@ describe('selectBackend', () => {
       );
       return {};
     };
-    await expect(selectBackend('tfjs-node-gpu', cpuOnlyBinding)).rejects.toThrow(/silently run on the CPU/);
-    const choice = await selectBackend('auto', async (s) =>
-      s === '@tensorflow/tfjs-node' ? notInstalled(s) : cpuOnlyBinding(s),
+    await expect(selectBackend('tfjs-node-gpu', { importer: cpuOnlyBinding })).rejects.toThrow(
+      /silently run on the CPU/,
     );
+    const choice = await selectBackend('auto', {
+      importer: async (s) => (s === '@tensorflow/tfjs-node' ? notInstalled(s) : cpuOnlyBinding(s)),
+    });
     expect(choice.passedOver[0]).toEqual({
       name: 'tfjs-node-gpu',
       reason: 'it loaded, but TensorFlow found no usable GPU and would silently run on the CPU',

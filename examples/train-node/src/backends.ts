@@ -30,6 +30,12 @@ export class BackendUnavailableError extends Error {
 /** Loads a module by name; tests replace it to simulate packages that are absent. */
 export type ModuleImporter = (specifier: string) => Promise<unknown>;
 
+export interface SelectOptions {
+  importer?: ModuleImporter;
+  /** Accept a software WebGPU adapter. Default: only when `webgpu` is asked for by name. */
+  allowSoftwareWebGPU?: boolean;
+}
+
 const importModule: ModuleImporter = (specifier) => import(specifier);
 
 function isModuleNotFound(error: unknown, specifier: string): boolean {
@@ -100,12 +106,11 @@ interface WebGPUPackage {
   WebGPUUnavailableError: new (...args: never[]) => Error & { reason: string; hint: string };
 }
 
-async function loadWebgpu(importer: ModuleImporter, explicit: boolean): Promise<string> {
+async function loadWebgpu(importer: ModuleImporter, allowSoftware: boolean): Promise<string> {
   const webgpu = (await tryImport(importer, '@skipnet/webgpu', 'webgpu', WEBGPU_HINT)) as WebGPUPackage;
   let info: Awaited<ReturnType<WebGPUPackage['setupWebGPU']>>;
   try {
-    // A software adapter (Mesa llvmpipe) is slower than wasm: auto never takes it, an explicit request may.
-    info = await webgpu.setupWebGPU({ allowSoftware: explicit });
+    info = await webgpu.setupWebGPU({ allowSoftware });
   } catch (error) {
     if (error instanceof webgpu.WebGPUUnavailableError) {
       throw new BackendUnavailableError('webgpu', error.reason, error.hint);
@@ -140,13 +145,13 @@ async function loadCpu(importer: ModuleImporter): Promise<string> {
   return 'CPU (plain JavaScript)';
 }
 
-async function load(name: BackendName, importer: ModuleImporter, explicit: boolean): Promise<string> {
+async function load(name: BackendName, importer: ModuleImporter, allowSoftware: boolean): Promise<string> {
   switch (name) {
     case 'tfjs-node-gpu':
     case 'tfjs-node':
       return loadTfjsNode(name, importer);
     case 'webgpu':
-      return loadWebgpu(importer, explicit);
+      return loadWebgpu(importer, allowSoftware);
     case 'wasm':
       return loadWasm(importer);
     case 'cpu':
@@ -160,13 +165,16 @@ async function load(name: BackendName, importer: ModuleImporter, explicit: boole
  */
 export async function selectBackend(
   requested: BackendName | 'auto',
-  importer: ModuleImporter = importModule,
+  options: SelectOptions = {},
 ): Promise<BackendChoice> {
+  const importer = options.importer ?? importModule;
+  // A software WebGPU adapter (Mesa llvmpipe) is slower than wasm: auto never takes it, an explicit request may.
+  const allowSoftware = options.allowSoftwareWebGPU ?? requested === 'webgpu';
   const candidates = requested === 'auto' ? BACKENDS : [requested];
   const passedOver: BackendChoice['passedOver'] = [];
   for (const name of candidates) {
     try {
-      const device = await load(name, importer, requested !== 'auto');
+      const device = await load(name, importer, allowSoftware);
       return { name, tfjsBackend: tf.getBackend(), device, passedOver };
     } catch (error) {
       if (!(error instanceof BackendUnavailableError) || requested !== 'auto') throw error;
