@@ -222,7 +222,7 @@ export async function main(argv: string[], io: Io = consoleIo, signal?: AbortSig
     for (const file of ['plot.svg', 'history.json', 'history.csv', 'epochs.csv'])
       io.out(`  ${resolve(outDir, file)}`);
     if (result.checkpoint)
-      io.out(`  ${result.checkpoint} (checkpoint: weights.safetensors with PyTorch names)`);
+      io.out(`  ${result.checkpoint} (checkpoint: model.safetensors has the weights under PyTorch names)`);
     return 0;
   } catch (error) {
     if (error instanceof TrainingAbortedError || error instanceof NonFiniteLossError) {
