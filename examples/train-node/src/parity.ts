@@ -33,7 +33,9 @@ function relativeError(actual: tf.Tensor, expected: tf.Tensor): number {
 }
 
 function norm(t: tf.Tensor): number {
-  return Math.sqrt(t.dataSync().reduce((sum, v) => sum + v * v, 0));
+  let sum = 0;
+  for (const v of t.dataSync() as Float32Array) sum += v * v;
+  return Math.sqrt(sum);
 }
 
 /**
