@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { IMAGE_BYTES, IMAGE_SIZE } from './format.ts';
 import { permutation, Rng } from './random.ts';
-import { type ImageBatch, type Normalize, type Transform, toFloat } from './transforms.ts';
+import { type Normalize, type Transform, transformToFloat } from './transforms.ts';
 
 /** The first `n` images, or the first `perClass` images of every class (in file order). */
 export type Subset = number | { perClass: number };
@@ -165,9 +165,13 @@ export class CifarSplit {
       }
       const rng = new Rng(seed, epoch, b, 0xa06);
       const random = () => rng.next();
-      let batch: ImageBatch = { data: raw, count: n, height: IMAGE_SIZE, width: IMAGE_SIZE };
-      for (const t of transform) batch = t.apply(batch, random);
-      return { x: toFloat(batch.data, normalize), shape: [n, batch.height, batch.width, 3], y, indices };
+      const out = transformToFloat(
+        { data: raw, count: n, height: IMAGE_SIZE, width: IMAGE_SIZE },
+        transform,
+        normalize,
+        random,
+      );
+      return { x: out.data, shape: [n, out.height, out.width, 3], y, indices };
     };
     // Preparation runs from setImmediate, so it overlaps whatever the caller awaits (GPU work, data reads).
     const later = (b: number): Promise<PreparedBatch> => {

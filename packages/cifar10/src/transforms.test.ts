@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixturesDir, randomImages, readSafetensorsFile } from './test-utils.ts';
-import { horizontalFlip, randomCrop, seedTransform, toFloat } from './transforms.ts';
+import { horizontalFlip, randomCrop, seedTransform, toFloat, transformToFloat } from './transforms.ts';
 
 describe('seed transform (PIL bilinear resize, /255, (x-0.5)/0.5)', () => {
   it('matches the PyTorch/PIL fixture resize/resize.safetensors', () => {
@@ -34,6 +34,15 @@ describe('seed transform (PIL bilinear resize, /255, (x-0.5)/0.5)', () => {
     console.log(`resize parity: ${exact}/${got.length} exact, ${within} within one level`);
     expect(within / got.length).toBeGreaterThanOrEqual(0.999);
     expect(exact).toBe(got.length);
+    // The batch path fuses the last resize with the normalisation: it must give the same floats.
+    const fused = transformToFloat(
+      { data: images.bytes, count: 8, height: 32, width: 32 },
+      transform,
+      normalize,
+      Math.random,
+    );
+    expect([fused.height, fused.width]).toEqual([96, 96]);
+    expect(Buffer.from(fused.data.buffer).equals(Buffer.from(want.slice().buffer))).toBe(true);
   });
 });
 

@@ -119,8 +119,9 @@ function resampleColumns(
   inH: number,
   width: number,
   outH: number,
-  dst: Uint8Array,
+  dst: Uint8Array | Float32Array,
   sums: Int32Array,
+  table: FloatTable | null,
 ): void {
   const { ksize, bounds, weights } = bilinearCoefficients(inH, outH);
   const stride = width * 3;
@@ -134,9 +135,42 @@ function resampleColumns(
       for (let i = 0; i < stride; i++) sums[i] = sums[i]! + src[row + i]! * wt;
     }
     const rowOut = o * stride;
-    for (let i = 0; i < stride; i++) dst[rowOut + i] = clip8(sums[i]!);
+    if (table) {
+      const { values, channel } = table;
+      for (let i = 0; i < stride; i++) dst[rowOut + i] = values[channel[i]! + clip8(sums[i]!)]!;
+    } else {
+      for (let i = 0; i < stride; i++) dst[rowOut + i] = clip8(sums[i]!);
+    }
   }
 }
+
+/**
+ * Resizes a batch, writing uint8 or — with `table` — the normalised floats straight from the last pass, which
+ * saves a pass over the largest array of the pipeline.
+ */
+function resizeBatch(batch: ImageBatch, height: number, width: number, table: FloatTable | null) {
+  const { count, height: inH, width: inW } = batch;
+  const inBytes = inH * inW * 3;
+  const outBytes = height * width * 3;
+  const out = table ? new Float32Array(count * outBytes) : new Uint8Array(count * outBytes);
+  const rowPass = inW === width ? null : new Uint8Array(inH * width * 3);
+  const sums = new Int32Array(width * 3);
+  for (let n = 0; n < count; n++) {
+    const image = batch.data.subarray(n * inBytes, (n + 1) * inBytes);
+    let rows = image;
+    if (rowPass) {
+      resampleRows(image, inH, inW, width, rowPass);
+      rows = rowPass;
+    }
+    const dst = out.subarray(n * outBytes, (n + 1) * outBytes);
+    if (inH !== height) resampleColumns(rows, inH, width, height, dst, sums, table);
+    else if (table) dst.set(applyTable(rows, table));
+    else dst.set(rows);
+  }
+  return out;
+}
+
+const RESIZE = Symbol('resize');
 
 /**
  * Resizes with the arithmetic of Pillow's `Image.resize(size, Image.BILINEAR)` on an RGB image: a horizontal pass,
@@ -152,28 +186,17 @@ export function resize(height: number, width: number = height): Transform {
   }
   return {
     name: `resize(${height}x${width}, bilinear as PIL)`,
+    [RESIZE]: { height, width },
     apply(batch) {
-      const { count, height: inH, width: inW } = batch;
-      if (inH === height && inW === width) return batch;
-      const inBytes = inH * inW * 3;
-      const outBytes = height * width * 3;
-      const out = new Uint8Array(count * outBytes);
-      const rowPass = inW === width ? null : new Uint8Array(inH * width * 3);
-      const sums = new Int32Array(width * 3);
-      for (let n = 0; n < count; n++) {
-        const image = batch.data.subarray(n * inBytes, (n + 1) * inBytes);
-        let rows = image;
-        if (rowPass) {
-          resampleRows(image, inH, inW, width, rowPass);
-          rows = rowPass;
-        }
-        const dst = out.subarray(n * outBytes, (n + 1) * outBytes);
-        if (inH === height) dst.set(rows);
-        else resampleColumns(rows, inH, width, height, dst, sums);
-      }
-      return { data: out, count, height, width };
+      if (batch.height === height && batch.width === width) return batch;
+      return {
+        data: resizeBatch(batch, height, width, null) as Uint8Array,
+        count: batch.count,
+        height,
+        width,
+      };
     },
-  };
+  } as Transform;
 }
 
 /**
@@ -246,13 +269,16 @@ export function horizontalFlip(probability = 0.5): Transform {
   };
 }
 
-/**
- * Converts uint8 HWC to float32 `(x / 255 − mean) / std`, each step rounded to float32 as PyTorch and NumPy do it
- * on float32 arrays, so that the seed's `(x / 255 − 0.5) / 0.5` is reproduced bit for bit.
- */
-export function toFloat(data: Uint8Array, normalize: Normalize = { mean: 0, std: 1 }): Float32Array {
+/** `values[channel[i] + v]`: the float for byte value v at position i of an HWC row. */
+interface FloatTable {
+  values: Float32Array;
+  channel: Int32Array;
+}
+
+function floatTable(normalize: Normalize, rowLength: number): FloatTable {
   const f = Math.fround;
-  const tables = [0, 1, 2].map((c) => {
+  const values = new Float32Array(768);
+  for (let c = 0; c < 3; c++) {
     const mean = typeof normalize.mean === 'number' ? normalize.mean : normalize.mean[c]!;
     const std = typeof normalize.std === 'number' ? normalize.std : normalize.std[c]!;
     if (!(std !== 0 && Number.isFinite(std) && Number.isFinite(mean))) {
@@ -260,22 +286,53 @@ export function toFloat(data: Uint8Array, normalize: Normalize = { mean: 0, std:
         `normalize: mean and std must be finite and std non-zero, got mean ${mean}, std ${std}`,
       );
     }
-    const t = new Float32Array(256);
-    for (let v = 0; v < 256; v++) t[v] = f(f(f(v / 255) - f(mean)) / f(std));
-    return t;
-  });
-  const [r, g, b] = tables as [Float32Array, Float32Array, Float32Array];
-  const out = new Float32Array(data.length);
-  if (typeof normalize.mean === 'number' && typeof normalize.std === 'number') {
-    for (let i = 0; i < data.length; i++) out[i] = r[data[i]!]!;
-    return out;
+    for (let v = 0; v < 256; v++) values[c * 256 + v] = f(f(f(v / 255) - f(mean)) / f(std));
   }
+  const channel = new Int32Array(rowLength);
+  for (let i = 0; i < rowLength; i++) channel[i] = (i % 3) * 256;
+  return { values, channel };
+}
+
+function applyTable(data: Uint8Array, table: FloatTable): Float32Array {
+  const { values } = table;
+  const out = new Float32Array(data.length);
   for (let i = 0; i < data.length; i += 3) {
-    out[i] = r[data[i]!]!;
-    out[i + 1] = g[data[i + 1]!]!;
-    out[i + 2] = b[data[i + 2]!]!;
+    out[i] = values[data[i]!]!;
+    out[i + 1] = values[256 + data[i + 1]!]!;
+    out[i + 2] = values[512 + data[i + 2]!]!;
   }
   return out;
+}
+
+/**
+ * Converts uint8 HWC to float32 `(x / 255 − mean) / std`, each step rounded to float32 as PyTorch and NumPy do it
+ * on float32 arrays, so that the seed's `(x / 255 − 0.5) / 0.5` is reproduced bit for bit.
+ */
+export function toFloat(data: Uint8Array, normalize: Normalize = { mean: 0, std: 1 }): Float32Array {
+  return applyTable(data, floatTable(normalize, 0));
+}
+
+/**
+ * Runs `transforms` on a uint8 batch and normalises it to float32. A final `resize` writes the floats itself
+ * (same values as resize, then {@link toFloat}).
+ */
+export function transformToFloat(
+  batch: ImageBatch,
+  transforms: readonly Transform[],
+  normalize: Normalize = { mean: 0, std: 1 },
+  random: () => number,
+): { data: Float32Array; height: number; width: number } {
+  const last = transforms.at(-1) as
+    | (Transform & { [RESIZE]?: { height: number; width: number } })
+    | undefined;
+  const fused = last?.[RESIZE];
+  let b = batch;
+  for (const t of fused ? transforms.slice(0, -1) : transforms) b = t.apply(b, random);
+  if (fused) {
+    const table = floatTable(normalize, fused.width * 3);
+    return { data: resizeBatch(b, fused.height, fused.width, table) as Float32Array, ...fused };
+  }
+  return { data: applyTable(b.data, floatTable(normalize, 0)), height: b.height, width: b.width };
 }
 
 /** The seed's `data_treating`: PIL bilinear resize to 96×96, `/255`, `(x − 0.5) / 0.5`. Spread into `batches()`. */
