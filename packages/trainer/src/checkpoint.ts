@@ -30,7 +30,7 @@ export interface RunState {
 
 /** The files of one checkpoint folder. */
 export const CHECKPOINT_FILES = {
-  model: 'model.safetensors',
+  weights: 'weights.safetensors',
   optimizer: 'optimizer.safetensors',
   state: 'state.json',
 } as const;
@@ -97,7 +97,7 @@ export async function saveCheckpoint(
   const tmp = tempName(final);
   await mkdir(tmp);
   try {
-    await writeDurable(join(tmp, CHECKPOINT_FILES.model), modelBytes(parts.model));
+    await writeDurable(join(tmp, CHECKPOINT_FILES.weights), modelBytes(parts.model));
     await writeDurable(join(tmp, CHECKPOINT_FILES.optimizer), optimizerBytes(parts.optimizer));
     const json = { format: FORMAT, version: VERSION, savedAt: new Date().toISOString(), ...parts.state };
     await writeDurable(join(tmp, CHECKPOINT_FILES.state), JSON.stringify(json, null, 1));
@@ -176,7 +176,7 @@ export async function loadCheckpoint(
       `${folder}: not a ${FORMAT} v${VERSION} checkpoint (format ${format}, version ${version})`,
     );
   }
-  const weights = readSafetensors(await readFile(join(folder, CHECKPOINT_FILES.model)));
+  const weights = readSafetensors(await readFile(join(folder, CHECKPOINT_FILES.weights)));
   try {
     parts.model.loadStateDict(weights);
   } catch (e) {

@@ -198,7 +198,7 @@ describe('checkpoints', () => {
     live.step(g);
     const folder = await saveCheckpoint(dir, { model, optimizer: live, state });
     expect(await latestCheckpoint(dir)).toBe(folder);
-    const bytes = await readFile(join(folder, 'model.safetensors'));
+    const bytes = await readFile(join(folder, 'weights.safetensors'));
     const header = readSafetensorsHeader(bytes);
     expect(header.tensors['1.num_batches_tracked']!.dtype).toBe('I64');
     expect(header.tensors['0.weight']!.shape).toEqual([4, 3, 3, 3]); // OIHW
@@ -316,7 +316,7 @@ describe('checkpoints', () => {
       expect(now[k], k).toEqual(afterEpoch1[k]);
     }
     const saved = readSafetensors(
-      await readFile(join(dir, 'checkpoints', 'epoch-0001', 'model.safetensors')),
+      await readFile(join(dir, 'checkpoints', 'epoch-0001', 'weights.safetensors')),
     );
     for (const t of Object.values(saved))
       expect(Array.from(await t.data()).every(Number.isFinite)).toBe(true);

@@ -1,0 +1,59 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { progressCallbacks } from './progress.ts';
+
+/** A stream that says it is a terminal and records what is drawn on it. */
+function fakeTerminal(): { stream: NodeJS.WriteStream; text: () => string } {
+  let out = '';
+  const w = new Writable({
+    write(chunk, _enc, done) {
+      out += String(chunk);
+      done();
+    },
+  }) as unknown as NodeJS.WriteStream & Record<string, unknown>;
+  Object.assign(w, {
+    isTTY: true,
+    columns: 160,
+    cursorTo: () => true,
+    clearLine: () => true,
+    moveCursor: () => true,
+    clearScreenDown: () => true,
+  });
+  return { stream: w, text: () => out };
+}
+
+const batch = (b: number) => ({
+  epoch: 0,
+  batch: b,
+  batches: 4,
+  globalStep: b,
+  loss: 1,
+  trainLoss: 1.25,
+  trainAcc: 0.5,
+  examples: 8 * b,
+  examplesPerSec: 123.4,
+  lr: 0.1,
+});
+
+describe('progressCallbacks', () => {
+  it("'auto' draws a bar with batch, loss, accuracy, img/s and ETA on a terminal", async () => {
+    const term = fakeTerminal();
+    const lines: string[] = [];
+    const cb = progressCallbacks('auto', (l) => lines.push(l), term.stream);
+    await cb.onEpochStart?.({ epoch: 0, epochs: 3, batches: 4, skip: 0 });
+    for (let b = 1; b <= 4; b++) await cb.onBatchEnd?.(batch(b));
+    await cb.onTrainEnd?.({ history: { points: [], epochs: [] } });
+    expect(term.text()).toMatch(/epoch 1\/3 .* 4\/4 \| loss 1\.250 \| acc 0\.500 \| 123\.4 img\/s \| ETA /);
+    expect(lines).toEqual([]);
+  });
+
+  it("'auto' writes plain lines when the stream is not a terminal, and 'none' nothing", async () => {
+    const notTty = new Writable({ write: (_c, _e, done) => done() }) as unknown as NodeJS.WriteStream;
+    const lines: string[] = [];
+    const cb = progressCallbacks('auto', (l) => lines.push(l), notTty);
+    await cb.onEpochStart?.({ epoch: 0, epochs: 3, batches: 4, skip: 0 });
+    await cb.onBatchEnd?.(batch(4));
+    expect(lines).toEqual(['  epoch 1/3, batch 4/4, loss 1.250, train acc 0.500, 123.4 img/s']);
+    expect(progressCallbacks('none', (l) => lines.push(l))).toEqual({});
+  });
+});
