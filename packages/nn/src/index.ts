@@ -24,3 +24,14 @@ export {
   Sequential,
 } from './layers.js';
 export { type LoadStateDictOptions, Module, type TensorLayout } from './module.js';
+export {
+  readSafetensors,
+  readSafetensorsHeader,
+  type SafetensorsDtype,
+  SafetensorsError,
+  type SafetensorsErrorCode,
+  type SafetensorsHeader,
+  type SafetensorsTensorInfo,
+  type WriteSafetensorsOptions,
+  writeSafetensors,
+} from './safetensors.js';

@@ -7,6 +7,11 @@ const LINEAR_TO_TORCH = [1, 0]; // [in, out] -> [out, in]
 
 type Pair = number | [number, number];
 
+/** A variable whose initial tensor does not outlive it (tf.variable copies it). */
+function variable(make: () => tf.Tensor, trainable: boolean): tf.Variable {
+  return tf.tidy(() => tf.variable(make(), trainable));
+}
+
 function pair(value: Pair): [number, number] {
   return typeof value === 'number' ? [value, value] : value;
 }
@@ -94,14 +99,14 @@ export class Conv2d extends Module {
     const [kh, kw] = this.kernelSize;
     this.weight = this.registerParameter(
       'weight',
-      tf.variable(tf.zeros([kh, kw, this.inChannels, this.outChannels]), true),
+      variable(() => tf.zeros([kh, kw, this.inChannels, this.outChannels]), true),
       { toTorch: CONV_TO_TORCH },
     );
     kaimingUniform(this.weight, { a: Math.sqrt(5), seed: args.seed });
     const bound = 1 / Math.sqrt(this.inChannels * kh * kw);
     this.bias = this.registerParameter(
       'bias',
-      args.bias === false ? null : tf.variable(tf.zeros([this.outChannels]), true),
+      args.bias === false ? null : variable(() => tf.zeros([this.outChannels]), true),
     );
     if (this.bias) {
       uniform(this.bias, {
@@ -162,13 +167,19 @@ export class BatchNorm2d extends Module {
     this.eps = args.eps ?? 1e-5;
     this.momentum = args.momentum ?? 0.1;
     const affine = args.affine ?? true;
-    this.weight = this.registerParameter('weight', affine ? tf.variable(tf.ones([c]), true) : null);
-    this.bias = this.registerParameter('bias', affine ? tf.variable(tf.zeros([c]), true) : null);
-    this.runningMean = this.registerBuffer('running_mean', tf.variable(tf.zeros([c]), false));
-    this.runningVar = this.registerBuffer('running_var', tf.variable(tf.ones([c]), false));
+    this.weight = this.registerParameter('weight', affine ? variable(() => tf.ones([c]), true) : null);
+    this.bias = this.registerParameter('bias', affine ? variable(() => tf.zeros([c]), true) : null);
+    this.runningMean = this.registerBuffer(
+      'running_mean',
+      variable(() => tf.zeros([c]), false),
+    );
+    this.runningVar = this.registerBuffer(
+      'running_var',
+      variable(() => tf.ones([c]), false),
+    );
     this.numBatchesTracked = this.registerBuffer(
       'num_batches_tracked',
-      tf.variable(tf.scalar(0, 'int32'), false),
+      variable(() => tf.scalar(0, 'int32'), false),
     );
   }
 
@@ -240,7 +251,7 @@ export class Linear extends Module {
     this.outFeatures = args.outFeatures;
     this.weight = this.registerParameter(
       'weight',
-      tf.variable(tf.zeros([this.inFeatures, this.outFeatures]), true),
+      variable(() => tf.zeros([this.inFeatures, this.outFeatures]), true),
       {
         toTorch: LINEAR_TO_TORCH,
       },
@@ -249,7 +260,7 @@ export class Linear extends Module {
     const bound = 1 / Math.sqrt(this.inFeatures);
     this.bias = this.registerParameter(
       'bias',
-      args.bias === false ? null : tf.variable(tf.zeros([this.outFeatures]), true),
+      args.bias === false ? null : variable(() => tf.zeros([this.outFeatures]), true),
     );
     if (this.bias) {
       uniform(this.bias, {

@@ -1,1 +1,1 @@
-export {};
+export { Residual, type ResidualOptions, type ResidualOrdering } from './residual.js';

@@ -1,0 +1,26 @@
+// Parity with PyTorch 1.13 on the cpu backend, against the shared fixtures made by
+// shared/reference/make_fixtures.py from the seed's own model code (see shared/fixtures/README.md).
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useFastCpuFilterGrad } from './fast-cpu-filter-grad.js';
+import { checkFullParity, checkNarrowParity } from './parity-checks.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  useFastCpuFilterGrad();
+});
+
+describe('seed ResNet matches PyTorch on the cpu backend', () => {
+  it('narrow (8-16-32-64): logits, loss, every gradient, the state after one SGD step, three losses', () => {
+    checkNarrowParity();
+  });
+
+  it('full width (64-128-256-512, 11M parameters): logits, loss, four gradients', () => {
+    checkFullParity();
+  });
+});
+
+afterAll(() => {
+  expect(tf.memory().numTensors).toBe(0);
+});
