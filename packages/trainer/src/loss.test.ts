@@ -8,7 +8,7 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-// F.cross_entropy(logits, labels) and its gradient, PyTorch 1.13 (Debian python3-torch):
+// F.cross_entropy(logits, labels) and its gradient, PyTorch 1.13 (Debian python3-torch; scripts/torch_reference.py):
 //   z = tensor([[1., 2., 3.], [1000., -1000., 0.], [-2., 0.5, 0.5]], requires_grad=True); y = tensor([2, 0, 1])
 //   l = F.cross_entropy(z, y); l.backward()   (float64)
 const Z = [

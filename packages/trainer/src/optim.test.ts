@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Adam, AdamW, type Optimizer, SGD } from './optim.ts';
 
-// Trajectories made with PyTorch 1.13 (Debian python3-torch) by /tmp/trainer-ref/optim_ref.py, whose core is:
+// Trajectories made with PyTorch 1.13 (Debian python3-torch) by scripts/torch_reference.py, whose core is:
 //   p = nn.Parameter(tensor(P0)); opt = Cls([p], **kw)
 //   for g in GRADS: p.grad = tensor(g); opt.step(); record p
 // (float64 there; float32 here, hence the 1e-5 tolerance).

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cosineAnnealingLR, oneCycleLR, stepLR } from './schedule.ts';
 
 // Rates read from `optimizer.param_groups[0]` before each `scheduler.step()` with PyTorch 1.13 (Debian
-// python3-torch), /tmp/trainer-ref/optim_ref.py: SGD(lr=0.1, momentum=0.9) under each scheduler.
+// python3-torch), scripts/torch_reference.py: SGD(lr=0.1, momentum=0.9) under each scheduler.
 const expectSeq = (actual: number[], expected: number[]) => {
   expect(actual.length).toBe(expected.length);
   actual.forEach((v, i) => {
