@@ -35,6 +35,8 @@ export interface TrainCallbacks {
     skip: number;
   }): void | Promise<void>;
   onBatchEnd?(info: BatchEndInfo): void | Promise<void>;
+  /** After the epoch's last batch, before the test set is evaluated. */
+  onEvaluateStart?(info: { epoch: number }): void | Promise<void>;
   /** After evaluation and the checkpoint of the epoch (`checkpoint` is its folder, or null without `outDir`). */
   onEpochEnd?(info: {
     record: EpochRecord;

@@ -42,7 +42,7 @@ describe('progressCallbacks', () => {
     const cb = progressCallbacks('auto', (l) => lines.push(l), term.stream);
     await cb.onEpochStart?.({ epoch: 0, epochs: 3, batches: 4, skip: 0 });
     for (let b = 1; b <= 4; b++) await cb.onBatchEnd?.(batch(b));
-    await cb.onTrainEnd?.({ history: { points: [], epochs: [] } });
+    await cb.onEvaluateStart?.({ epoch: 0 });
     expect(term.text()).toMatch(/epoch 1\/3 .* 4\/4 \| loss 1\.250 \| acc 0\.500 \| 123\.4 img\/s \| ETA /);
     expect(lines).toEqual([]);
   });

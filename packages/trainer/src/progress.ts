@@ -36,6 +36,11 @@ export function progressCallbacks(
     };
   }
   let bar: cliProgress.SingleBar | null = null;
+  // Stopped before evaluation, so that the epoch line (on stdout) never lands on the bar's row.
+  const stop = () => {
+    bar?.stop();
+    bar = null;
+  };
   return {
     onEpochStart: (info) => {
       bar = new cliProgress.SingleBar(
@@ -60,13 +65,7 @@ export function progressCallbacks(
         ips: b.examplesPerSec.toFixed(1),
       });
     },
-    onEpochEnd: () => {
-      bar?.stop();
-      bar = null;
-    },
-    onTrainEnd: () => {
-      bar?.stop();
-      bar = null;
-    },
+    onEvaluateStart: stop,
+    onTrainEnd: stop,
   };
 }

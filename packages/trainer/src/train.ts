@@ -332,6 +332,7 @@ export async function trainCh6(
           trainAcc: acc.correct / acc.examples,
         });
       }
+      await each(callbacks, (c) => c.onEvaluateStart?.({ epoch }));
       testAcc = await evaluateAccuracy(model, test.batches(epoch));
       state.history.points.push({ epoch: epoch + 1, testAcc });
       const record = {
