@@ -150,10 +150,36 @@ function describe(e: unknown): string {
  */
 export async function download(o: DownloadOptions): Promise<void> {
   const part = `${o.dest}.part`;
+  // A partial file from an earlier run may belong to another file (a changed mirror): if the whole then fails
+  // the checksum, start over once rather than fail.
+  const resumedEarlierRun = (await sizeOf(part)) > 0;
+  await fetchWithRetries(o, part);
+  if (o.md5) {
+    let sum = await md5File(part);
+    if (sum !== o.md5.toLowerCase() && resumedEarlierRun) {
+      o.log(
+        `${o.label}: checksum mismatch after resuming an earlier partial download; downloading it afresh`,
+      );
+      await rm(part, { force: true });
+      await fetchWithRetries(o, part);
+      sum = await md5File(part);
+    }
+    if (sum !== o.md5.toLowerCase()) {
+      await rm(part, { force: true });
+      throw new Error(
+        `checksum mismatch for ${o.url}: MD5 ${sum}, expected ${o.md5}. The download was deleted. If the server ` +
+          `(a mirror?) serves another file, pass its url and md5, or md5: null to skip the check.`,
+      );
+    }
+  }
+  await rename(part, o.dest);
+}
+
+async function fetchWithRetries(o: DownloadOptions, part: string): Promise<void> {
   for (let i = 0; ; i++) {
     try {
       await attempt(o, part);
-      break;
+      return;
     } catch (e) {
       const retryable = e instanceof DownloadError && e.retryable;
       const message = e instanceof Error ? e.message : String(e);
@@ -164,15 +190,4 @@ export async function download(o: DownloadOptions): Promise<void> {
       await new Promise((r) => setTimeout(r, 250 * (i + 1)));
     }
   }
-  if (o.md5) {
-    const sum = await md5File(part);
-    if (sum !== o.md5.toLowerCase()) {
-      await rm(part, { force: true });
-      throw new Error(
-        `checksum mismatch for ${o.url}: MD5 ${sum}, expected ${o.md5}. The download was deleted. If the server ` +
-          `(a mirror?) serves another file, pass its url and md5, or md5: null to skip the check.`,
-      );
-    }
-  }
-  await rename(part, o.dest);
 }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,8 @@ afterEach(async () => {
   await server.close();
   await rm(dir, { recursive: true, force: true });
 });
+
+const part = () => join(dir, `${TARBALL_NAME}.part`);
 
 function options(extra: LoadCifar10Options = {}): LoadCifar10Options {
   return {
@@ -73,6 +75,7 @@ describe('loadCifar10 from a loopback server', () => {
 
   it('resumes with an HTTP Range request after the connection is cut', async () => {
     server.cutAfter = 1000;
+    server.cutWhen = () => existsSync(part()) && statSync(part()).size === 1000;
     expectTinySet(await loadCifar10(options()));
     expect(server.requests).toEqual([null, 'bytes=1000-']);
     expect(lines.some((l) => l.includes('retrying'))).toBe(true);
@@ -82,6 +85,22 @@ describe('loadCifar10 from a loopback server', () => {
     await writeFile(join(dir, `${TARBALL_NAME}.part`), tarball.subarray(0, 500));
     expectTinySet(await loadCifar10(options()));
     expect(server.requests).toEqual(['bytes=500-']);
+  });
+
+  it('starts over when a partial file from an earlier run belongs to another file', async () => {
+    await writeFile(join(dir, `${TARBALL_NAME}.part`), Buffer.alloc(700, 1));
+    expectTinySet(await loadCifar10(options()));
+    expect(server.requests).toEqual(['bytes=700-', null]);
+    expect(lines.some((l) => l.includes('downloading it afresh'))).toBe(true);
+  });
+
+  it('abandons a stalled connection and resumes', async () => {
+    server.stallAfter = 800;
+    expectTinySet(await loadCifar10(options({ timeoutMs: 300 })));
+    // The second request resumes, or starts over if the bytes in flight at the stall had not reached the disk.
+    expect(server.requests.length).toBe(2);
+    expect(server.requests[1] ?? 'bytes=0-').toMatch(/^bytes=\d+-$/);
+    expect(lines.some((l) => l.includes('stalled for 300 ms'))).toBe(true);
   });
 
   it('rejects a checksum mismatch and keeps nothing it would trust later', async () => {

@@ -136,6 +136,10 @@ export interface LoopbackServer {
   requests: (string | null)[];
   /** Bytes sent before cutting the connection on the next full (non-Range) request, or null. */
   cutAfter: number | null;
+  /** With cutAfter: cut only once this holds (polled), e.g. once the client has stored the bytes. */
+  cutWhen: () => boolean;
+  /** Bytes sent before going silent (connection left open) on the next full request, or null. */
+  stallAfter: number | null;
   /** Answer every request with this status instead. */
   status: number | null;
   close(): Promise<void>;
@@ -146,6 +150,8 @@ export async function serve(body: Buffer): Promise<LoopbackServer> {
   const state = {
     requests: [] as (string | null)[],
     cutAfter: null as number | null,
+    cutWhen: () => true,
+    stallAfter: null as number | null,
     status: null as number | null,
   };
   const server = createServer((req: IncomingMessage, res) => {
@@ -175,8 +181,19 @@ export async function serve(body: Buffer): Promise<LoopbackServer> {
     if (state.cutAfter !== null) {
       const n = state.cutAfter;
       state.cutAfter = null;
-      // Give the client time to take the bytes in: a stream that errors drops what it has not yet handed on.
-      res.write(body.subarray(0, n), () => setTimeout(() => res.socket?.destroy(), 100));
+      // Wait for the client to take the bytes in: a stream that errors drops what it has not yet handed on.
+      const deadline = Date.now() + 10_000;
+      const cut = () => {
+        if (state.cutWhen() || Date.now() > deadline) res.socket?.destroy();
+        else setTimeout(cut, 10);
+      };
+      res.write(body.subarray(0, n), cut);
+      return;
+    }
+    if (state.stallAfter !== null) {
+      const n = state.stallAfter;
+      state.stallAfter = null;
+      res.write(body.subarray(0, n));
       return;
     }
     res.end(body);
