@@ -7,6 +7,7 @@ import { CIFAR10_CLASSES, IMAGE_BYTES } from './format.ts';
 import { defaultDataDir, type LoadCifar10Options, loadCifar10, TARBALL_NAME } from './load.ts';
 import {
   type LoopbackServer,
+  loadInChildProcess,
   makeTarGz,
   md5,
   serve,
@@ -131,6 +132,18 @@ describe('loadCifar10 from a loopback server', () => {
     expectTinySet(b);
     expect(server.requests).toEqual([null]);
     expect(lines.some((l) => l.includes('another process is preparing'))).toBe(true);
+    expect((await readdir(dir)).sort()).toEqual(['cifar-10-batches-bin', TARBALL_NAME]);
+  });
+
+  it('lets two processes load into one cache at once: one download, both get the data', async () => {
+    const childOptions = { dataDir: dir, url: server.url, md5: md5(tarball), progress: 'none', retries: 2 };
+    // A slow server keeps the first process downloading while the second arrives and must wait for the lock.
+    server.delayMs = 4000;
+    const [a, b] = await Promise.all([loadInChildProcess(childOptions), loadInChildProcess(childOptions)]);
+    expect(`${a.stderr}${b.stderr}`).toMatch(/another process is preparing/);
+    expect(a.error ?? a.labels).toEqual([...set.train.labels]);
+    expect(b.error ?? b.labels).toEqual([...set.train.labels]);
+    expect(server.requests).toEqual([null]);
     expect((await readdir(dir)).sort()).toEqual(['cifar-10-batches-bin', TARBALL_NAME]);
   });
 });

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,6 +140,8 @@ export interface LoopbackServer {
   cutWhen: () => boolean;
   /** Bytes sent before going silent (connection left open) on the next full request, or null. */
   stallAfter: number | null;
+  /** Wait this long before answering (ms). */
+  delayMs: number;
   /** Answer every request with this status instead. */
   status: number | null;
   close(): Promise<void>;
@@ -152,11 +154,16 @@ export async function serve(body: Buffer): Promise<LoopbackServer> {
     cutAfter: null as number | null,
     cutWhen: () => true,
     stallAfter: null as number | null,
+    delayMs: 0,
     status: null as number | null,
   };
   const server = createServer((req: IncomingMessage, res) => {
     const range = req.headers.range ?? null;
     state.requests.push(range);
+    if (state.delayMs > 0) setTimeout(() => answer(range, res), state.delayMs);
+    else answer(range, res);
+  });
+  const answer = (range: string | null, res: ServerResponse) => {
     if (state.status !== null) {
       res.writeHead(state.status, { 'content-type': 'text/plain' });
       res.end('failure requested by the test');
@@ -197,7 +204,7 @@ export async function serve(body: Buffer): Promise<LoopbackServer> {
       return;
     }
     res.end(body);
-  });
+  };
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return Object.assign(state, {
@@ -207,5 +214,71 @@ export async function serve(body: Buffer): Promise<LoopbackServer> {
         server.closeAllConnections();
         server.close(() => r());
       }),
+  });
+}
+
+/**
+ * Runs `loadCifar10(options)` from this package's TypeScript sources in a separate Node process (a loader hook
+ * transpiles the .ts files with `typescript`), resolving to what it printed: the train labels, or the error.
+ */
+export async function loadInChildProcess(
+  options: object,
+): Promise<{ labels?: number[]; error?: string; stderr: string }> {
+  const { spawn } = await import('node:child_process');
+  const { createRequire } = await import('node:module');
+  const { pathToFileURL } = await import('node:url');
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const here = dirname(fileURLToPath(import.meta.url));
+  const typescript = pathToFileURL(createRequire(import.meta.url).resolve('typescript')).href;
+  const hooks = `
+    import { readFileSync } from 'node:fs';
+    import { fileURLToPath } from 'node:url';
+    import ts from ${JSON.stringify(typescript)};
+    export async function load(url, context, next) {
+      if (!url.endsWith('.ts')) return next(url, context);
+      const source = readFileSync(fileURLToPath(url), 'utf8');
+      const { outputText } = ts.transpileModule(source, {
+        fileName: fileURLToPath(url),
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
+      });
+      return { format: 'module', source: outputText, shortCircuit: true };
+    }`;
+  const script = `
+    import { register } from 'node:module';
+    register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
+    const { loadCifar10 } = await import(${JSON.stringify(pathToFileURL(join(here, 'load.ts')).href)});
+    try {
+      const data = await loadCifar10(JSON.parse(process.argv[2]));
+      process.stdout.write(JSON.stringify({ labels: [...data.train.labels] }));
+    } catch (e) {
+      process.stdout.write(JSON.stringify({ error: e.message }));
+    }`;
+  const dir = await mkdtemp(join(tmpdir(), 'skipnet-child-'));
+  const file = join(dir, 'child.mjs');
+  await writeFile(file, script);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [file, JSON.stringify(options)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d;
+    });
+    const timer = setTimeout(() => child.kill(), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      void rm(dir, { recursive: true, force: true });
+      try {
+        resolvePromise({ ...JSON.parse(out), stderr: err });
+      } catch {
+        reject(new Error(`child exited with ${code} without a result: ${err.slice(-2000)}`));
+      }
+    });
   });
 }
