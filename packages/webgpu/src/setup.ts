@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" />
 import * as tf from '@tensorflow/tfjs-core';
 
 /** How to find a WebGPU adapter in Node. */

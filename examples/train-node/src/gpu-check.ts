@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+// The check that runs on the GPU machine (scripts/gpu-check.sh): the adapter, parity with PyTorch on webgpu,
+// training throughput at batch 64 and 256 beside the stock and PyTorch figures, and where a step's time goes.
+import { parseArgs } from 'node:util';
+import { seedResNet } from '@skipnet/resnet';
+import { SGD, trainStep, xavierInit } from '@skipnet/trainer';
+import { setupWebGPU } from '@skipnet/webgpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { GPU_REFERENCE, timeTrainingSteps } from './bench.ts';
+import { formatParity, seedParity } from './parity.ts';
+
+async function profileStep(batch: number): Promise<string[]> {
+  const model = seedResNet();
+  xavierInit(model, 0);
+  model.train();
+  const optimizer = new SGD(model.namedParameters(), { lr: 0.01 });
+  const x = tf.randomNormal([batch, 96, 96, 3]);
+  const y = tf.randomUniformInt([batch], 0, 10);
+  await trainStep(model, optimizer, x, y);
+  const info = await tf.profile(async () => {
+    await trainStep(model, optimizer, x, y);
+    return [];
+  });
+  const byKernel = new Map<string, { ms: number; count: number }>();
+  let total = 0;
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    total += ms;
+    const entry = byKernel.get(k.name) ?? { ms: 0, count: 0 };
+    entry.ms += ms;
+    entry.count += 1;
+    byKernel.set(k.name, entry);
+  }
+  tf.dispose([x, y]);
+  model.dispose();
+  const top = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12);
+  return [
+    `profile of one step at batch ${batch}: ${info.kernels.length} kernel calls, ${total.toFixed(1)} ms of kernel time`,
+    '| kernel | calls | ms |',
+    '| --- | ---: | ---: |',
+    ...top.map(([name, e]) => `| ${name} | ${e.count} | ${e.ms.toFixed(1)} |`),
+  ];
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      fixtures: { type: 'string', default: 'fixtures/seed-resnet-narrow' },
+      batches: { type: 'string', default: '64,256' },
+      steps: { type: 'string', default: '5' },
+      'allow-software': { type: 'boolean', default: false },
+    },
+  });
+  const info = await setupWebGPU({ allowSoftware: values['allow-software'] });
+  await tf.setBackend('webgpu');
+  console.log(`adapter: ${info.adapter}${info.software ? ' (SOFTWARE)' : ''}`);
+  console.log(`features: ${info.features.join(', ') || 'none'}`);
+  console.log(`limits: ${JSON.stringify(info.limits)}`);
+
+  const rows = await seedParity(values.fixtures, [8, 16, 32, 64]);
+  console.log('\nparity with PyTorch (seed-resnet-narrow) on webgpu:');
+  console.log(formatParity(rows).join('\n'));
+
+  console.log('\nseed ResNet training step on webgpu, 96×96 fp32:');
+  console.log('| system | batch | img/s | ms/step |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const batch of values.batches.split(',').map(Number)) {
+    const t = await timeTrainingSteps({ batch, imageSize: 96, steps: Number(values.steps) });
+    console.log(`| skipnet webgpu | ${batch} | ${t.imagesPerSecond.toFixed(0)} | ${t.stepMs.toFixed(1)} |`);
+  }
+  for (const g of GPU_REFERENCE) {
+    if (g.batch64) console.log(`| ${g.system} | 64 | ${g.batch64} | |`);
+    console.log(`| ${g.system} | 256 | ${g.batch256} | |`);
+  }
+  console.log('');
+  console.log((await profileStep(64)).join('\n'));
+  return rows.every((r) => r.ok) ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  },
+);
