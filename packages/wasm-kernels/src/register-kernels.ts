@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilter } from './kernels/conv2d-backprop-filter.js';
 import { conv2dBackpropInput } from './kernels/conv2d-backprop-input.js';
+import { maxPoolGrad } from './kernels/max-pool-grad.js';
 import { mean, sum } from './kernels/reduce-leading.js';
 import { rememberStockKernel } from './kernels/run.js';
+import { slice } from './kernels/slice.js';
 import { tile } from './kernels/tile.js';
 
 const kernels: tf.KernelConfig[] = [
@@ -19,6 +21,12 @@ const kernels: tf.KernelConfig[] = [
   { kernelName: tf.Tile, backendName: 'wasm', kernelFunc: tile as unknown as tf.KernelFunc },
   { kernelName: tf.Sum, backendName: 'wasm', kernelFunc: sum as unknown as tf.KernelFunc },
   { kernelName: tf.Mean, backendName: 'wasm', kernelFunc: mean as unknown as tf.KernelFunc },
+  { kernelName: tf.Slice, backendName: 'wasm', kernelFunc: slice as unknown as tf.KernelFunc },
+  {
+    kernelName: tf.MaxPoolGrad,
+    backendName: 'wasm',
+    kernelFunc: maxPoolGrad as unknown as tf.KernelFunc,
+  },
 ];
 
 /**
