@@ -1,91 +1,9 @@
 #!/usr/bin/env node
 // Training throughput of the seed ResNet on every backend this machine has, beside PyTorch on the same machine.
-import { execFileSync } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { seedResNet } from '@skipnet/resnet';
-import { SGD, trainStep, xavierInit } from '@skipnet/trainer';
-import * as tf from '@tensorflow/tfjs-core';
 import { BACKENDS, type BackendName, BackendUnavailableError, selectBackend } from './backends.ts';
-
-/** Figures measured once on the GPU machine (NVIDIA H200, 2026-11), printed beside ours for scale. */
-export const GPU_REFERENCE = [
-  { system: 'tfjs-backend-webgpu in Node, stock (H200)', batch64: 167, batch256: 198 },
-  { system: 'PyTorch 2.11 CUDA fp32 (H200)', batch64: 9719, batch256: 24359 },
-  { system: 'PyTorch 2.11 CUDA bf16 channels-last (H200)', batch64: null, batch256: 39332 },
-] as const;
-
-export interface BenchResult {
-  backend: BackendName;
-  device: string;
-  imagesPerSecond: number;
-  stepMs: number;
-  /** Resident memory of the process after the steps (MiB): the wasm heap and tensors live inside it. */
-  rssMiB: number;
-}
-
-/** Times `steps` SGD steps of the seed ResNet after one warm-up step, on the active backend. */
-export async function timeTrainingSteps(options: {
-  batch: number;
-  imageSize: number;
-  steps: number;
-  widths?: [number, number, number, number];
-}): Promise<{ imagesPerSecond: number; stepMs: number }> {
-  const { batch, imageSize, steps } = options;
-  const model = seedResNet({
-    ...(options.widths ? { widths: options.widths } : {}),
-    ...(imageSize === 96 ? {} : { head: 'global' as const }),
-  });
-  xavierInit(model, 0);
-  model.train();
-  const optimizer = new SGD(model.namedParameters(), { lr: 0.01 });
-  const x = tf.randomNormal([batch, imageSize, imageSize, 3], 0, 1, 'float32', 1);
-  const y = tf.randomUniformInt([batch], 0, 10, 2);
-  try {
-    await trainStep(model, optimizer, x, y);
-    const start = performance.now();
-    for (let i = 0; i < steps; i++) await trainStep(model, optimizer, x, y);
-    const stepMs = (performance.now() - start) / steps;
-    return { imagesPerSecond: (batch * 1000) / stepMs, stepMs };
-  } finally {
-    tf.dispose([x, y]);
-    model.dispose();
-  }
-}
-
-/** The reference script that timed the seed's PyTorch model (`../shared/reference` beside the repository). */
-function torchScript(): string | null {
-  const path = resolve(import.meta.dirname, '../../../../shared/reference/seed_torch.py');
-  return existsSync(path) ? path : null;
-}
-
-/** PyTorch's images/s for the same step on this machine's CPU cores, or why there is none. */
-export function pytorchCpu(
-  batch: number,
-  steps: number,
-): { imagesPerSecond: number; version: string } | string {
-  const script = torchScript();
-  if (!script) return 'no ../shared/reference/seed_torch.py beside the repository';
-  for (const python of ['/usr/bin/python3', 'python3']) {
-    try {
-      const out = execFileSync(python, [script, 'cpu', String(batch), String(steps)], {
-        encoding: 'utf8',
-        env: { ...process.env, OMP_NUM_THREADS: String(availableParallelism()) },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 30 * 60_000,
-      });
-      const rate = /img_per_s=([\d.]+)/.exec(out);
-      const version = /^torch (\S+)/m.exec(out);
-      if (rate) return { imagesPerSecond: Number(rate[1]), version: version?.[1] ?? '?' };
-    } catch {
-      // next interpreter
-    }
-  }
-  return 'PyTorch is not installed (apt-get install python3-torch)';
-}
+import { type BenchResult, GPU_REFERENCE, pytorchCpu, timeTrainingSteps } from './throughput.ts';
 
 const fmt = (n: number) => n.toLocaleString('en', { maximumFractionDigits: n < 10 ? 2 : n < 100 ? 1 : 0 });
 
@@ -157,9 +75,7 @@ async function main(): Promise<void> {
   for (const g of GPU_REFERENCE) console.log(`  ${g.system}: ${g.batch64 ?? '–'} / ${g.batch256}`);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  });
-}
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

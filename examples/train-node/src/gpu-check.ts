@@ -6,8 +6,8 @@ import { seedResNet } from '@skipnet/resnet';
 import { SGD, trainStep, xavierInit } from '@skipnet/trainer';
 import { setupWebGPU } from '@skipnet/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { GPU_REFERENCE, timeTrainingSteps } from './bench.ts';
 import { formatParity, seedParity } from './parity.ts';
+import { GPU_REFERENCE, timeTrainingSteps } from './throughput.ts';
 
 async function profileStep(batch: number): Promise<string[]> {
   const model = seedResNet();
@@ -48,6 +48,7 @@ async function main(): Promise<number> {
       fixtures: { type: 'string', default: 'fixtures/seed-resnet-narrow' },
       batches: { type: 'string', default: '64,256' },
       steps: { type: 'string', default: '5' },
+      'profile-batch': { type: 'string', default: '64' },
       'allow-software': { type: 'boolean', default: false },
     },
   });
@@ -73,7 +74,7 @@ async function main(): Promise<number> {
     console.log(`| ${g.system} | 256 | ${g.batch256} | |`);
   }
   console.log('');
-  console.log((await profileStep(64)).join('\n'));
+  console.log((await profileStep(Number(values['profile-batch']))).join('\n'));
   return rows.every((r) => r.ok) ? 0 : 1;
 }
 
