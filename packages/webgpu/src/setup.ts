@@ -51,9 +51,10 @@ type TfjsWebGPU = {
   WebGPUBackend: new (device: GPUDevice, adapterInfo?: GPUAdapterInfo) => tf.KernelBackend;
 };
 
-async function importOrExplain<T>(specifier: string): Promise<T> {
+// Literal specifiers, so that bundlers see (and a bundle carries) both modules.
+async function importOrExplain<T>(specifier: string, load: () => Promise<unknown>): Promise<T> {
   try {
-    return (await import(specifier)) as T;
+    return (await load()) as T;
   } catch (error) {
     const e = error as { code?: string; message?: string };
     const missing = e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND';
@@ -108,7 +109,7 @@ let active: WebGPUInfo | undefined;
  */
 export async function setupWebGPU(options: SetupWebGPUOptions = {}): Promise<WebGPUInfo> {
   if (active) return active;
-  const dawn = await importOrExplain<Dawn>('webgpu');
+  const dawn = await importOrExplain<Dawn>('webgpu', () => import('webgpu'));
   // tfjs-backend-webgpu reads these constants (GPUBufferUsage, GPUMapMode, ...) from the global scope.
   Object.assign(globalThis, dawn.globals);
   const { gpu, adapter, software } = await findAdapter(dawn, options);
@@ -117,7 +118,10 @@ export async function setupWebGPU(options: SetupWebGPUOptions = {}): Promise<Web
     configurable: true,
     writable: true,
   });
-  const backendModule = await importOrExplain<TfjsWebGPU>('@tensorflow/tfjs-backend-webgpu');
+  const backendModule = await importOrExplain<TfjsWebGPU>(
+    '@tensorflow/tfjs-backend-webgpu',
+    () => import('@tensorflow/tfjs-backend-webgpu'),
+  );
   const features = [...adapter.features] as string[];
   const limits = {
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
