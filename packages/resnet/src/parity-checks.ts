@@ -45,9 +45,7 @@ function checkGradient(
   if (expected && weight && norm(expected) < 1e-4 * norm(weight)) {
     const error = tf.tidy(() => norm(tf.sub(actual, expected)) / norm(weight));
     errors[`grad.${name}`] = error;
-    expect(error, `grad.${name} error against the weight gradient's norm`).toBeLessThanOrEqual(
-      tolerance,
-    );
+    expect(error, `grad.${name} error against the weight gradient's norm`).toBeLessThanOrEqual(tolerance);
     return;
   }
   check(errors, `grad.${name}`, actual, expected, tolerance);
