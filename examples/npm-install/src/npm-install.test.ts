@@ -47,15 +47,24 @@ describe('packed tarballs installed with npm', () => {
     }
   });
 
-  it('import from ESM', () => {
-    const exports = JSON.parse(run('smoke.mjs').trim().split('\n').pop()!);
-    for (const names of Object.values(exports)) expect((names as string[]).length).toBeGreaterThan(0);
-  });
-
-  it('require from CommonJS', () => {
-    const exports = JSON.parse(run('smoke.cjs').trim().split('\n').pop()!);
-    for (const names of Object.values(exports)) expect((names as string[]).length).toBeGreaterThan(0);
-  });
+  it.each(['train.mjs', 'train.cjs'])(
+    'train two steps on wasm from %s, using the installed packages only',
+    (file) => {
+      const result = JSON.parse(run(file).trim().split('\n').pop()!) as {
+        backend: string;
+        losses: number[];
+        keys: number;
+        residual: number[];
+        webgpu: string;
+      };
+      expect(result.backend).toBe('wasm');
+      expect(result.losses).toHaveLength(2);
+      for (const loss of result.losses) expect(Number.isFinite(loss) && loss > 0).toBe(true);
+      expect(result.keys).toBe(111); // the seed's state_dict: 60 parameters and 51 BatchNorm buffers
+      expect(result.residual).toEqual([1, 4, 4, 8]);
+      expect(result.webgpu).toBe('function');
+    },
+  );
 });
 
 function tarballName(manifest: { name: string; version: string }): string {

@@ -17,12 +17,13 @@ export interface ParityRow {
 /** The tolerances of shared/fixtures/README.md. */
 export const TOLERANCES = { forward: 1e-4, gradient: 1e-3 } as const;
 
-function relativeError(actual: tf.Tensor, expected: tf.Tensor): number {
+// Reads are asynchronous throughout: tfjs-backend-webgpu cannot read synchronously in Node.
+async function relativeError(actual: tf.Tensor, expected: tf.Tensor): Promise<number> {
   if (actual.shape.join() !== expected.shape.join()) {
     throw new Error(`shape [${actual.shape}] where PyTorch has [${expected.shape}]`);
   }
-  const a = actual.dataSync();
-  const b = expected.dataSync();
+  const a = await actual.data();
+  const b = await expected.data();
   let diff = 0;
   let norm = 0;
   for (let i = 0; i < b.length; i++) {
@@ -32,9 +33,9 @@ function relativeError(actual: tf.Tensor, expected: tf.Tensor): number {
   return norm === 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
 }
 
-function norm(t: tf.Tensor): number {
+async function norm(t: tf.Tensor): Promise<number> {
   let sum = 0;
-  for (const v of t.dataSync() as Float32Array) sum += v * v;
+  for (const v of (await t.data()) as Float32Array) sum += v * v;
   return Math.sqrt(sum);
 }
 
@@ -43,13 +44,20 @@ function norm(t: tf.Tensor): number {
  * which subtracts the batch mean, so PyTorch's value and ours are both rounding noise (~1e-6 against ~1e-1 for the
  * weight). Such a gradient (below 1e-4 of its layer's weight gradient) is measured against the weight gradient.
  */
-function gradientError(
+async function gradientError(
   actual: tf.Tensor,
   expected: tf.Tensor,
   weightGradient: tf.Tensor | undefined,
-): number {
-  if (weightGradient && weightGradient !== expected && norm(expected) < 1e-4 * norm(weightGradient)) {
-    return tf.tidy(() => norm(tf.sub(actual, expected)) / norm(weightGradient));
+): Promise<number> {
+  if (
+    weightGradient &&
+    weightGradient !== expected &&
+    (await norm(expected)) < 1e-4 * (await norm(weightGradient))
+  ) {
+    const difference = tf.sub(actual, expected);
+    const error = (await norm(difference)) / (await norm(weightGradient));
+    difference.dispose();
+    return error;
   }
   return relativeError(actual, expected);
 }
@@ -89,7 +97,7 @@ export async function seedParity(fixtureDir: string, widths: Widths): Promise<Pa
 
     model.eval();
     const logitsEval = tf.tidy(() => model.forward(x));
-    add('logits (eval)', [relativeError(logitsEval, expected('logits.eval'))], TOLERANCES.forward);
+    add('logits (eval)', [await relativeError(logitsEval, expected('logits.eval'))], TOLERANCES.forward);
 
     model.train();
     const optimizer = new SGD(model.namedParameters(), { lr: 0.01 });
@@ -103,43 +111,43 @@ export async function seedParity(fixtureDir: string, widths: Widths): Promise<Pa
       },
       params.map(([, v]) => v),
     );
-    add('logits (train)', [relativeError(logitsTrain!, expected('logits.train'))], TOLERANCES.forward);
-    add('loss', [relativeError(value, expected('loss'))], TOLERANCES.forward);
+    add('logits (train)', [await relativeError(logitsTrain!, expected('logits.train'))], TOLERANCES.forward);
+    add('loss', [await relativeError(value, expected('loss'))], TOLERANCES.forward);
     const gradErrors: number[] = [];
     for (const [name, variable] of params) {
       const reference = io[`grad.${name}`];
       if (!reference) continue;
       const g = torchLayout(grads[variable.name]!);
-      gradErrors.push(gradientError(g, reference, io[`grad.${name.replace(/bias$/, 'weight')}`]));
+      gradErrors.push(await gradientError(g, reference, io[`grad.${name.replace(/bias$/, 'weight')}`]));
       g.dispose();
     }
     add('gradients', gradErrors, TOLERANCES.gradient);
     optimizer.step(grads);
 
     const state = model.stateDict();
-    const afterErrors = tf.tidy(() =>
-      Object.entries(state)
-        .filter(([name]) => io[`after.${name}`])
-        .map(([name, t]) =>
-          relativeError(tf.cast(t, 'float32'), tf.cast(expected(`after.${name}`), 'float32')),
-        ),
-    );
+    const afterErrors: number[] = [];
+    for (const [name, t] of Object.entries(state)) {
+      if (!io[`after.${name}`]) continue;
+      const [actual, reference] = [tf.cast(t, 'float32'), tf.cast(expected(`after.${name}`), 'float32')];
+      afterErrors.push(await relativeError(actual, reference));
+      tf.dispose([actual, reference]);
+    }
     add('state after one SGD step', afterErrors, TOLERANCES.gradient);
 
     const losses3 = io['losses.3steps'];
     if (losses3) {
-      const losses = [value.dataSync()[0]!];
+      const losses = [(await value.data())[0]!];
       for (let i = 0; i < 2; i++) {
         const step = tf.variableGrads(
           () => softmaxCrossEntropy(model.forward(x), y),
           params.map(([, v]) => v),
         );
-        losses.push(step.value.dataSync()[0]!);
+        losses.push((await step.value.data())[0]!);
         optimizer.step(step.grads);
         tf.dispose([step.value, ...Object.values(step.grads)]);
       }
       const got = tf.tensor1d(losses);
-      add('losses of 3 SGD steps', [relativeError(got, losses3)], TOLERANCES.gradient);
+      add('losses of 3 SGD steps', [await relativeError(got, losses3)], TOLERANCES.gradient);
       got.dispose();
     }
     tf.dispose([x, y, logitsEval, logitsTrain!, value, ...Object.values(grads), ...Object.values(state)]);

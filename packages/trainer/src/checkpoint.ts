@@ -44,9 +44,18 @@ export function checkpointName(state: Pick<RunState, 'epoch' | 'batch'>): string
   return state.batch === 0 ? `epoch-${e}` : `epoch-${e}-batch-${String(state.batch).padStart(6, '0')}`;
 }
 
-function modelBytes(model: Module): Uint8Array {
+/**
+ * GPU backends cannot read synchronously in Node (tfjs-backend-webgpu's sync read needs OffscreenCanvas), and
+ * writeSafetensors reads with dataSync: an asynchronous read first leaves the values cached on the CPU.
+ */
+async function downloadAll(tensors: Record<string, tf.Tensor>): Promise<void> {
+  await Promise.all(Object.values(tensors).map((t) => t.data()));
+}
+
+async function modelBytes(model: Module): Promise<Uint8Array> {
   const tensors = model.stateDict();
   try {
+    await downloadAll(tensors);
     // PyTorch keeps num_batches_tracked as int64; so does the file, so the seed's code loads it unchanged.
     const dtypes = Object.fromEntries(
       Object.keys(tensors)
@@ -62,9 +71,10 @@ function modelBytes(model: Module): Uint8Array {
   }
 }
 
-function optimizerBytes(optimizer: Optimizer): Uint8Array {
+async function optimizerBytes(optimizer: Optimizer): Promise<Uint8Array> {
   const state = optimizer.stateDict();
   try {
+    await downloadAll(state.tensors);
     return writeSafetensors(state.tensors, {
       metadata: {
         kind: state.kind,
@@ -97,8 +107,8 @@ export async function saveCheckpoint(
   const tmp = tempName(final);
   await mkdir(tmp);
   try {
-    await writeDurable(join(tmp, CHECKPOINT_FILES.weights), modelBytes(parts.model));
-    await writeDurable(join(tmp, CHECKPOINT_FILES.optimizer), optimizerBytes(parts.optimizer));
+    await writeDurable(join(tmp, CHECKPOINT_FILES.weights), await modelBytes(parts.model));
+    await writeDurable(join(tmp, CHECKPOINT_FILES.optimizer), await optimizerBytes(parts.optimizer));
     const json = { format: FORMAT, version: VERSION, savedAt: new Date().toISOString(), ...parts.state };
     await writeDurable(join(tmp, CHECKPOINT_FILES.state), JSON.stringify(json, null, 1));
     // A folder of that name can exist when a run is resumed from an older checkpoint: move it aside first.

@@ -1,0 +1,41 @@
+// Runs in an empty npm project that installed the packed tarballs (CommonJS): trains two steps on wasm.
+const { loadSynthetic } = require('@skipnet/cifar10');
+const { readSafetensors, writeSafetensors } = require('@skipnet/nn');
+const { Residual } = require('@skipnet/residual');
+const { seedResNet } = require('@skipnet/resnet');
+const { SGD, trainStep, xavierInit } = require('@skipnet/trainer');
+const { registerTrainingKernels } = require('@skipnet/wasm-kernels');
+const webgpu = require('@skipnet/webgpu');
+require('@tensorflow/tfjs-backend-wasm');
+const tf = require('@tensorflow/tfjs-core');
+
+async function main() {
+  registerTrainingKernels();
+  await tf.setBackend('wasm');
+  const data = await loadSynthetic({ trainSize: 16, testSize: 8, seed: 1 });
+  const model = seedResNet({ widths: [4, 8, 8, 8], head: 'global' });
+  xavierInit(model, 0);
+  model.train();
+  const optimizer = new SGD(model.namedParameters(), { lr: 0.01 });
+  const losses = [];
+  for await (const { x, y } of data.train.batches({ batchSize: 8, normalize: { mean: 0.5, std: 0.5 } })) {
+    losses.push((await trainStep(model, optimizer, x, y)).loss);
+  }
+  const weights = readSafetensors(writeSafetensors(model.stateDict()));
+  const block = new Residual({ inChannels: 4, outChannels: 8, stride: 2 });
+  const shape = block.forward(tf.zeros([1, 8, 8, 4])).shape;
+  console.log(
+    JSON.stringify({
+      backend: tf.getBackend(),
+      losses,
+      keys: Object.keys(weights).length,
+      residual: shape,
+      webgpu: typeof webgpu.setupWebGPU,
+    }),
+  );
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
