@@ -65,6 +65,22 @@ describe('skipnet-train', () => {
     expect(history.epochs).toHaveLength(2);
   });
 
+  it('trains on webgpu when asked by name (here the Mesa software adapter; a GPU elsewhere)', async () => {
+    const dir = join(work, 'webgpu');
+    const r = await run([
+      ...tiny.map((a) => (a === 'wasm' ? 'webgpu' : a)),
+      '--epochs',
+      '1',
+      '--out',
+      dir,
+      '--no-progress',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^backend: webgpu — (CPU pretending to be a GPU|GPU \(WebGPU via Dawn)/m);
+    expect(r.stdout).toMatch(/^epoch 1, loss \d+\.\d{3}, /m);
+    expect(existsSync(join(dir, 'checkpoints', 'latest.json'))).toBe(true);
+  });
+
   it('falls back to the synthetic set loudly when CIFAR-10 cannot be had', async () => {
     const r = await run([
       ...tiny.filter((a) => a !== 'synthetic' && a !== '--dataset'),
