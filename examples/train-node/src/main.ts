@@ -220,10 +220,14 @@ export async function main(argv: string[], io: Io = consoleIo, signal?: AbortSig
       title: `${o.model === 'seed' ? 'seed ResNet' : 'CIFAR ResNet'} on ${synthetic ? 'the SYNTHETIC set' : 'CIFAR-10'} (${choice.name})`,
     });
     io.out(`wrote ${outDir}:`);
-    for (const file of ['plot.svg', 'history.json', 'history.csv', 'epochs.csv'])
-      io.out(`  ${resolve(outDir, file)}`);
-    if (result.checkpoint)
-      io.out(`  ${result.checkpoint} (checkpoint: model.safetensors has the weights under PyTorch names)`);
+    for (const file of ['plot.svg', 'plot.png', 'history.json', 'history.csv', 'epochs.csv']) {
+      if (existsSync(resolve(outDir, file))) io.out(`  ${resolve(outDir, file)}`);
+    }
+    if (result.checkpoint) {
+      io.out(
+        `  ${result.checkpoint} (checkpoint: weights.safetensors holds the weights under PyTorch names)`,
+      );
+    }
     return 0;
   } catch (error) {
     if (error instanceof TrainingAbortedError || error instanceof NonFiniteLossError) {
