@@ -1,3 +1,8 @@
+export type { FilterGradientMethod } from './kernels/conv2d-backprop-filter.ts';
+export {
+  registerWebGPUTrainingKernels,
+  type WebGPUTrainingKernelsOptions,
+} from './register-kernels.ts';
 export {
   type SetupWebGPUOptions,
   setupWebGPU,

@@ -135,6 +135,8 @@ export async function setupWebGPU(options: SetupWebGPUOptions = {}): Promise<Web
       maxComputeWorkgroupsPerDimension: adapter.limits.maxComputeWorkgroupsPerDimension,
       maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
       maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
+      // tfjs's Concat takes this many inputs minus one per dispatch (an im2col concatenates kh·kw windows).
+      maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage,
     },
   });
   // Importing tfjs-backend-webgpu registers a factory that asks navigator.gpu for its own adapter; ours replaces

@@ -1,0 +1,249 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { disposeAll, runKernel, runStockKernel, type WebGPUBackendLike } from './run.ts';
+
+/**
+ * How the filter gradient is formed from the webgpu backend's fast kernels:
+ * - `'im2col'`: the kh·kw strided windows of x side by side (im2col), then one batched matmul whose batch splits the
+ *   long N·OH·OW reduction into parts, then a sum over the parts. Splitting gives the GPU thousands of workgroups
+ *   where an unsplit matmul has a few dozen, each looping over N·OH·OW.
+ * - `'im2col-splitk'`: the same im2col, then one unsplit matmul with tfjs's own split-K program forced (atomic adds
+ *   into the output, no sum dispatch).
+ * - `'conv'`: dW as one forward convolution of transposed x with dy as a filter dilated by the stride (as
+ *   @skipnet/wasm-kernels does). tfjs-webgpu tiles it with only kh·kw output rows per image of the conv's batch, so
+ *   it is expected to be the slowest of the three on a GPU; kept to measure that.
+ */
+export type FilterGradientMethod = 'im2col' | 'im2col-splitk' | 'conv';
+
+export const FILTER_GRADIENT_METHODS: readonly FilterGradientMethod[] = ['im2col', 'im2col-splitk', 'conv'];
+
+let method: FilterGradientMethod = 'im2col';
+
+export function setFilterGradientMethod(next: FilterGradientMethod): void {
+  if (!FILTER_GRADIENT_METHODS.includes(next)) {
+    throw new Error(
+      `@skipnet/webgpu: unknown filterGradient '${next}'; use one of ${FILTER_GRADIENT_METHODS.join(', ')}.`,
+    );
+  }
+  method = next;
+}
+
+interface FilterGradAttrs {
+  strides: [number, number] | number;
+  pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+}
+
+const MAX_STRIDE = 2;
+const MAX_KERNEL = 7;
+
+/** The convolution's geometry when this kernel covers it; undefined sends the case to the stock kernel. */
+export function coveredConv(
+  xShape: readonly number[],
+  dtype: tf.DataType,
+  attrs: FilterGradAttrs,
+): tf.backend_util.Conv2DInfo | undefined {
+  if (attrs.dataFormat !== 'NHWC' || dtype !== 'float32') return undefined;
+  // tfjs sizes both output dimensions from the filter's height when the padding is a number; the stock kernel
+  // keeps whatever that gives for non-square filters.
+  if (typeof attrs.pad === 'number' && attrs.filterShape[0] !== attrs.filterShape[1]) return undefined;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const fits =
+    info.strideHeight <= MAX_STRIDE &&
+    info.strideWidth <= MAX_STRIDE &&
+    info.filterHeight <= MAX_KERNEL &&
+    info.filterWidth <= MAX_KERNEL &&
+    info.outHeight > 0 &&
+    info.outWidth > 0;
+  return fits ? info : undefined;
+}
+
+// About as many workgroups as an H200 holds at once (132 SMs × 32 workgroups of 64 threads); fewer parts when
+// each would get under two 32-deep tiles of the reduction.
+const TARGET_WORKGROUPS = 4096;
+const MIN_ROWS_PER_PART = 64;
+
+/** Into how many equal parts the reduction over k = N·OH·OW rows is split (a divisor of k). */
+export function reductionParts(k: number, m: number, cout: number): number {
+  const tiles = Math.ceil(m / 32) * Math.ceil(cout / 32);
+  let parts = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(k / MIN_ROWS_PER_PART)));
+  while (k % parts !== 0) parts--;
+  return parts;
+}
+
+const SPLIT_K_FLAG = 'WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL';
+
+/** Runs `f` with tfjs-webgpu's "few workgroups" threshold raised, so its matmul takes the split-K program. */
+function withSplitK<T>(f: () => T): T {
+  const env = tf.env();
+  const previous = env.getNumber(SPLIT_K_FLAG);
+  env.set(SPLIT_K_FLAG, Number.MAX_SAFE_INTEGER);
+  try {
+    return f();
+  } finally {
+    env.set(SPLIT_K_FLAG, previous);
+  }
+}
+
+/** dW = im2col(x)ᵀ · dy, with x's windows as columns [N·OH·OW, kh·kw·Cin] in dW's own (kh, kw, Cin) order. */
+function im2colFilterGradient(
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  backend: WebGPUBackendLike,
+  splitK: boolean,
+): tf.TensorInfo {
+  const { batchSize: n, inHeight, inWidth, inChannels: cin, outChannels: cout } = info;
+  const { outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw, padInfo } = info;
+  const { strideHeight: sh, strideWidth: sw } = info;
+  const temps: tf.TensorInfo[] = [];
+  // Only the rows and columns some window reads are padded; trailing ones no window reaches are never sliced.
+  const bottom = Math.max(0, (oh - 1) * sh + kh - padInfo.top - inHeight);
+  const right = Math.max(0, (ow - 1) * sw + kw - padInfo.left - inWidth);
+  let padded = x;
+  if (padInfo.top > 0 || bottom > 0 || padInfo.left > 0 || right > 0) {
+    padded = runKernel(
+      tf.PadV2,
+      backend,
+      { x },
+      {
+        paddings: [
+          [0, 0],
+          [padInfo.top, bottom],
+          [padInfo.left, right],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
+    temps.push(padded);
+  }
+  const windows: tf.TensorInfo[] = [];
+  for (let a = 0; a < kh; a++) {
+    for (let b = 0; b < kw; b++) {
+      windows.push(
+        runKernel(
+          tf.StridedSlice,
+          backend,
+          { x: padded },
+          {
+            begin: [0, a, b, 0],
+            end: [n, a + (oh - 1) * sh + 1, b + (ow - 1) * sw + 1, cin],
+            strides: [1, sh, sw, 1],
+            beginMask: 0,
+            endMask: 0,
+            ellipsisMask: 0,
+            newAxisMask: 0,
+            shrinkAxisMask: 0,
+          },
+        ),
+      );
+    }
+  }
+  temps.push(...windows);
+  let cols = windows[0]!;
+  if (windows.length > 1) {
+    cols = runKernel(tf.Concat, backend, windows, { axis: 3 });
+    temps.push(cols);
+  }
+  const k = n * oh * ow;
+  const m = kh * kw * cin;
+  const parts = splitK ? 1 : reductionParts(k, m, cout);
+  const a = runKernel(tf.Reshape, backend, { x: cols }, { shape: [parts, k / parts, m] });
+  const b = runKernel(tf.Reshape, backend, { x: dy }, { shape: [parts, k / parts, cout] });
+  temps.push(a, b);
+  const matmul = () => runKernel(tf.BatchMatMul, backend, { a, b }, { transposeA: true, transposeB: false });
+  let dw = splitK ? withSplitK(matmul) : matmul();
+  if (parts > 1) {
+    temps.push(dw);
+    dw = runKernel(tf.Sum, backend, { x: dw }, { axis: [0], keepDims: false });
+  }
+  temps.push(dw);
+  const result = runKernel(tf.Reshape, backend, { x: dw }, { shape: [kh, kw, cin, cout] });
+  disposeAll(backend, temps);
+  return result;
+}
+
+/**
+ * dW[a,b,c,o] = Σ_{n,i,j} x[n, i·s + a − padTop, j·s + b − padLeft, c] · dy[n,i,j,o] as a forward convolution:
+ * channels of x become the batch, the batch becomes the input channels, dy becomes a filter dilated by the stride,
+ * and the output's "image" is the kh×kw filter.
+ */
+function convFilterGradient(
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  backend: WebGPUBackendLike,
+): tf.TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { inHeight, inWidth, outHeight, outWidth, padInfo } = info;
+  // When x has rows or columns past the last one any output reads, the convolution (which cannot pad negatively)
+  // computes extra filter rows or columns, cut from the small result: cheaper than cutting x.
+  const bottom = kh - 1 - padInfo.top + (outHeight - 1) * sh - (inHeight - 1);
+  const right = kw - 1 - padInfo.left + (outWidth - 1) * sw - (inWidth - 1);
+  const xT = runKernel(tf.Transpose, backend, { x }, { perm: [3, 1, 2, 0] });
+  const dyT = runKernel(tf.Transpose, backend, { x: dy }, { perm: [1, 2, 0, 3] });
+  const temps = [xT, dyT];
+  let dwT = runKernel(
+    tf.Conv2D,
+    backend,
+    { x: xT, filter: dyT },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [padInfo.top, Math.max(bottom, 0)],
+        [padInfo.left, Math.max(right, 0)],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations: [sh, sw],
+      dimRoundingMode: undefined,
+    },
+  );
+  if (bottom < 0 || right < 0) {
+    temps.push(dwT);
+    const [cin, , , cout] = dwT.shape as [number, number, number, number];
+    dwT = runKernel(tf.Slice, backend, { x: dwT }, { begin: [0, 0, 0, 0], size: [cin, kh, kw, cout] });
+  }
+  temps.push(dwT);
+  const dw = runKernel(tf.Transpose, backend, { x: dwT }, { perm: [1, 2, 0, 3] });
+  disposeAll(backend, temps);
+  return dw;
+}
+
+/** Conv2DBackpropFilter for the webgpu backend, from its fast kernels; other cases go to the stock kernel. */
+export function conv2dBackpropFilter(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: WebGPUBackendLike;
+  attrs: FilterGradAttrs;
+}): tf.TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x as tf.TensorInfo;
+  const dy = inputs.dy as tf.TensorInfo;
+  const info = coveredConv(x.shape, x.dtype, attrs);
+  if (info === undefined) return runStockKernel(tf.Conv2DBackpropFilter, args);
+  const colsBytes =
+    4 *
+    info.batchSize *
+    info.outHeight *
+    info.outWidth *
+    info.filterHeight *
+    info.filterWidth *
+    info.inChannels;
+  // The im2col matrix must fit one storage binding; the convolution needs no buffer larger than x.
+  if (method === 'conv' || colsBytes > backend.device.limits.maxStorageBufferBindingSize) {
+    return convFilterGradient(x, dy, info, backend);
+  }
+  return im2colFilterGradient(x, dy, info, backend, method === 'im2col-splitk');
+}
