@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  configureFilterGradient,
   conv2dBackpropFilter,
   type FilterGradientMethod,
-  setFilterGradientMethod,
 } from './kernels/conv2d-backprop-filter.ts';
 import { rememberStockKernel } from './kernels/run.ts';
 
@@ -14,6 +14,12 @@ export interface WebGPUTrainingKernelsOptions {
    * convolution). A later call with another value switches.
    */
   filterGradient?: FilterGradientMethod;
+  /**
+   * The largest im2col matrix (bytes) one dispatch may build; larger batches are done in chunks of images whose
+   * gradients are added. Default: the device's maxStorageBufferBindingSize, which also caps it. When not even one
+   * image fits, the `'conv'` formulation runs.
+   */
+  maxIm2colBytes?: number;
 }
 
 const kernels: tf.KernelConfig[] = [
@@ -31,7 +37,10 @@ const kernels: tf.KernelConfig[] = [
  * backward pass.
  */
 export function registerWebGPUTrainingKernels(options: WebGPUTrainingKernelsOptions = {}): void {
-  setFilterGradientMethod(options.filterGradient ?? 'im2col');
+  configureFilterGradient({
+    method: options.filterGradient ?? 'im2col',
+    ...(options.maxIm2colBytes === undefined ? {} : { maxColsBytes: options.maxIm2colBytes }),
+  });
   for (const config of kernels) {
     const current = tf.getKernel(config.kernelName, 'webgpu');
     if (current?.kernelFunc === config.kernelFunc) continue;

@@ -9,6 +9,7 @@ import {
   coveredConv,
   FILTER_GRADIENT_METHODS,
   type FilterGradientMethod,
+  imagesPerChunk,
   reductionParts,
 } from './conv2d-backprop-filter.ts';
 
@@ -60,13 +61,16 @@ function random(shape: number[], seed: number): Float32Array {
 }
 
 /** Relative error of the webgpu result against the cpu backend's stock kernel; also checks for leaked buffers. */
-async function compare(c: Case): Promise<number> {
+async function compare(c: Case, maxIm2colBytes?: number): Promise<number> {
   await tf.setBackend('cpu');
   const x = random([c.n, c.h, c.w, c.cin], c.seed);
   const dy = random(outShape(c), c.seed + 1);
   const expected = await filterGradient(c, x, dy);
   expect(await tf.setBackend('webgpu')).toBe(true);
-  registerWebGPUTrainingKernels({ filterGradient: c.method });
+  registerWebGPUTrainingKernels({
+    filterGradient: c.method,
+    ...(maxIm2colBytes === undefined ? {} : { maxIm2colBytes }),
+  });
   const before = tf.memory().numDataBuffers;
   const actual = await filterGradient(c, x, dy);
   expect(tf.memory().numDataBuffers).toBe(before);
@@ -167,6 +171,28 @@ describe.skipIf(!info)(
       expect(await compare(c)).toBeLessThan(1e-4);
     });
 
+    it('builds the im2col matrix in chunks of images when it exceeds the byte budget, or convolves', async () => {
+      const c: Case = {
+        n: 5,
+        h: 8,
+        w: 8,
+        cin: 2,
+        cout: 3,
+        kh: 3,
+        kw: 3,
+        strides: [1, 1],
+        pad: 'same',
+        method: 'im2col',
+        seed: 9,
+      };
+      // 4·8·8·3·3·2 = 4608 bytes an image: a 10,000-byte budget takes 2, 2 and 1 images; 100 bytes none.
+      expect(imagesPerChunk(5, 4608, 10_000)).toBe(2);
+      expect(imagesPerChunk(5, 4608, 100)).toBe(0);
+      expect(await compare(c, 10_000)).toBeLessThan(1e-4);
+      expect(await compare({ ...c, method: 'im2col-splitk' }, 10_000)).toBeLessThan(1e-4);
+      expect(await compare(c, 100)).toBeLessThan(1e-4);
+    });
+
     it('hands strides over 2, kernels over 7 and NCHW to the stock kernel, which still answers', async () => {
       const attrs = {
         strides: 3,
@@ -240,6 +266,30 @@ describe.skipIf(!info)(
     });
   },
 );
+
+describe('imagesPerChunk', () => {
+  it('covers the batch in evenly sized chunks that each fit the budget', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 512 }),
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.integer({ min: 1, max: 1e6 }),
+        (n, bytes, budget) => {
+          const per = imagesPerChunk(n, bytes, budget);
+          if (bytes > budget) {
+            expect(per).toBe(0);
+            return;
+          }
+          expect(per * bytes).toBeLessThanOrEqual(budget);
+          expect(per).toBeGreaterThanOrEqual(1);
+          expect(per).toBeLessThanOrEqual(n);
+          // Evenly: no more chunks than the fewest possible.
+          expect(Math.ceil(n / per)).toBe(Math.ceil(n / Math.min(n, Math.floor(budget / bytes))));
+        },
+      ),
+    );
+  });
+});
 
 describe('reductionParts', () => {
   it('divides N·OH·OW, aims at ~4096 workgroups, keeps 64 rows a part, and is 1 for short reductions', () => {

@@ -17,14 +17,24 @@ export type FilterGradientMethod = 'im2col' | 'im2col-splitk' | 'conv';
 export const FILTER_GRADIENT_METHODS: readonly FilterGradientMethod[] = ['im2col', 'im2col-splitk', 'conv'];
 
 let method: FilterGradientMethod = 'im2col';
+let maxColsBytes = Number.POSITIVE_INFINITY;
 
-export function setFilterGradientMethod(next: FilterGradientMethod): void {
-  if (!FILTER_GRADIENT_METHODS.includes(next)) {
+/** Chooses the formulation and the im2col byte budget (see registerWebGPUTrainingKernels). */
+export function configureFilterGradient(options: {
+  method: FilterGradientMethod;
+  maxColsBytes?: number;
+}): void {
+  if (!FILTER_GRADIENT_METHODS.includes(options.method)) {
     throw new Error(
-      `@skipnet/webgpu: unknown filterGradient '${next}'; use one of ${FILTER_GRADIENT_METHODS.join(', ')}.`,
+      `@skipnet/webgpu: unknown filterGradient '${options.method}'; use one of ${FILTER_GRADIENT_METHODS.join(', ')}.`,
     );
   }
-  method = next;
+  const bytes = options.maxColsBytes ?? Number.POSITIVE_INFINITY;
+  if (!(bytes > 0)) {
+    throw new Error(`@skipnet/webgpu: maxIm2colBytes must be a positive number of bytes, got ${bytes}.`);
+  }
+  method = options.method;
+  maxColsBytes = bytes;
 }
 
 interface FilterGradAttrs {
@@ -222,6 +232,47 @@ function convFilterGradient(
   return dw;
 }
 
+/** Images per im2col chunk: as many as fit the byte budget, spread evenly; 0 when not even one image fits. */
+export function imagesPerChunk(n: number, bytesPerImage: number, budget: number): number {
+  const fit = Math.floor(budget / bytesPerImage);
+  if (fit < 1) return 0;
+  return Math.ceil(n / Math.ceil(n / fit));
+}
+
+/** im2col over chunks of the batch when its matrix would exceed the budget, adding the chunks' gradients. */
+function chunkedIm2colFilterGradient(
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  backend: WebGPUBackendLike,
+  perChunk: number,
+): tf.TensorInfo {
+  const splitK = method === 'im2col-splitk';
+  if (perChunk >= info.batchSize) return im2colFilterGradient(x, dy, info, backend, splitK);
+  const [, h, w, cin] = x.shape as [number, number, number, number];
+  let total: tf.TensorInfo | undefined;
+  for (let start = 0; start < info.batchSize; start += perChunk) {
+    const size = Math.min(perChunk, info.batchSize - start);
+    const xs = runKernel(tf.Slice, backend, { x }, { begin: [start, 0, 0, 0], size: [size, h, w, cin] });
+    const dys = runKernel(
+      tf.Slice,
+      backend,
+      { x: dy },
+      { begin: [start, 0, 0, 0], size: [size, info.outHeight, info.outWidth, info.outChannels] },
+    );
+    const part = im2colFilterGradient(xs, dys, { ...info, batchSize: size }, backend, splitK);
+    disposeAll(backend, [xs, dys]);
+    if (total === undefined) {
+      total = part;
+    } else {
+      const sum = runKernel(tf.Add, backend, { a: total, b: part }, {});
+      disposeAll(backend, [total, part]);
+      total = sum;
+    }
+  }
+  return total!;
+}
+
 /** Conv2DBackpropFilter for the webgpu backend, from its fast kernels; other cases go to the stock kernel. */
 export function conv2dBackpropFilter(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -233,17 +284,12 @@ export function conv2dBackpropFilter(args: {
   const dy = inputs.dy as tf.TensorInfo;
   const info = coveredConv(x.shape, x.dtype, attrs);
   if (info === undefined) return runStockKernel(tf.Conv2DBackpropFilter, args);
-  const colsBytes =
-    4 *
-    info.batchSize *
-    info.outHeight *
-    info.outWidth *
-    info.filterHeight *
-    info.filterWidth *
-    info.inChannels;
-  // The im2col matrix must fit one storage binding; the convolution needs no buffer larger than x.
-  if (method === 'conv' || colsBytes > backend.device.limits.maxStorageBufferBindingSize) {
-    return convFilterGradient(x, dy, info, backend);
-  }
-  return im2colFilterGradient(x, dy, info, backend, method === 'im2col-splitk');
+  // Each image's rows of the im2col matrix; a chunk's matrix must fit one storage binding and the budget.
+  const bytesPerImage =
+    4 * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels;
+  const budget = Math.min(maxColsBytes, backend.device.limits.maxStorageBufferBindingSize);
+  const perChunk = imagesPerChunk(info.batchSize, bytesPerImage, budget);
+  // The convolution needs no buffer larger than x.
+  if (method === 'conv' || perChunk === 0) return convFilterGradient(x, dy, info, backend);
+  return chunkedIm2colFilterGradient(x, dy, info, backend, perChunk);
 }
