@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { seedResNet } from '@skipnet/resnet';
 import { SGD, trainStep, xavierInit } from '@skipnet/trainer';
-import { setupWebGPU } from '@skipnet/webgpu';
+import { type FilterGradientMethod, registerWebGPUTrainingKernels, setupWebGPU } from '@skipnet/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { formatParity, seedParity } from './parity.ts';
 import { GPU_REFERENCE, timeTrainingSteps } from './throughput.ts';
@@ -50,9 +50,16 @@ async function main(): Promise<number> {
       steps: { type: 'string', default: '5' },
       'profile-batch': { type: 'string', default: '64' },
       'allow-software': { type: 'boolean', default: false },
+      // Conv2DBackpropFilter formulations of @skipnet/webgpu to time after stock; the first is also profiled.
+      'filter-gradient': { type: 'string', default: 'im2col,im2col-splitk,conv' },
     },
   });
-  const info = await setupWebGPU({ allowSoftware: values['allow-software'] });
+  const methods = values['filter-gradient'].split(',') as FilterGradientMethod[];
+  // allow_unsafe_apis lets Dawn expose timestamp queries, so tf.profile reports kernel times.
+  const info = await setupWebGPU({
+    allowSoftware: values['allow-software'],
+    dawnFlags: ['enable-dawn-features=allow_unsafe_apis'],
+  });
   await tf.setBackend('webgpu');
   console.log(`adapter: ${info.adapter}${info.software ? ' (SOFTWARE)' : ''}`);
   console.log(`features: ${info.features.join(', ') || 'none'}`);
@@ -65,17 +72,29 @@ async function main(): Promise<number> {
   console.log('\nseed ResNet training step on webgpu, 96×96 fp32:');
   console.log('| system | batch | img/s | ms/step |');
   console.log('| --- | ---: | ---: | ---: |');
-  for (const batch of values.batches.split(',').map(Number)) {
-    const t = await timeTrainingSteps({ batch, imageSize: 96, steps: Number(values.steps) });
-    console.log(`| skipnet webgpu | ${batch} | ${t.imagesPerSecond.toFixed(0)} | ${t.stepMs.toFixed(1)} |`);
+  const batches = values.batches.split(',').map(Number);
+  const steps = Number(values.steps);
+  const row = async (system: string, batch: number) => {
+    const t = await timeTrainingSteps({ batch, imageSize: 96, steps });
+    console.log(`| ${system} | ${batch} | ${t.imagesPerSecond.toFixed(0)} | ${t.stepMs.toFixed(1)} |`);
+  };
+  // Stock first: once registered, the training kernels stay for the rest of the process.
+  for (const batch of batches) await row('skipnet webgpu, stock kernels', batch);
+  for (const method of methods) {
+    registerWebGPUTrainingKernels({ filterGradient: method });
+    for (const batch of batches) await row(`skipnet webgpu + training kernels (${method})`, batch);
   }
   for (const g of GPU_REFERENCE) {
     if (g.batch64) console.log(`| ${g.system} | 64 | ${g.batch64} | |`);
     console.log(`| ${g.system} | 256 | ${g.batch256} | |`);
   }
-  console.log('');
+  registerWebGPUTrainingKernels({ filterGradient: methods[0] ?? 'im2col' });
+  const kernelRows = await seedParity(values.fixtures, [8, 16, 32, 64]);
+  console.log(`\nparity with PyTorch on webgpu + training kernels (${methods[0] ?? 'im2col'}):`);
+  console.log(formatParity(kernelRows).join('\n'));
+  console.log(`\nwith training kernels (${methods[0] ?? 'im2col'}):`);
   console.log((await profileStep(Number(values['profile-batch']))).join('\n'));
-  return rows.every((r) => r.ok) ? 0 : 1;
+  return [...rows, ...kernelRows].every((r) => r.ok) ? 0 : 1;
 }
 
 main().then(
