@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** The backends `--backend` accepts, best first: `auto` tries them in this order. */
@@ -124,12 +125,37 @@ async function loadWebgpu(importer: ModuleImporter, allowSoftware: boolean): Pro
     : `GPU (WebGPU via Dawn: ${info.adapter}${f16})`;
 }
 
+/** Threads for the wasm backend: SKIPNET_WASM_THREADS, else every core. */
+export function wasmThreads(): number {
+  const asked = Number(process.env['SKIPNET_WASM_THREADS']);
+  return Number.isInteger(asked) && asked >= 1 ? asked : availableParallelism();
+}
+
 async function loadWasm(importer: ModuleImporter): Promise<string> {
   await tryImport(importer, '@tensorflow/tfjs-backend-wasm', 'wasm', WASM_HINT);
   const kernels = (await tryImport(importer, '@skipnet/wasm-kernels', 'wasm', WASM_HINT)) as {
     registerTrainingKernels: () => void;
   };
   kernels.registerTrainingKernels();
+  const wanted = wasmThreads();
+  // tfjs runs wasm on one thread under Node; @skipnet/wasm-kernels/threads starts its threaded XNNPACK build,
+  // which only works before the backend has started.
+  // (Not tf.findBackend to check: it starts the backend, single-threaded, as a side effect.)
+  if (wanted > 1 && !('wasm' in tf.engine().registry)) {
+    const threads = (await tryImport(importer, '@skipnet/wasm-kernels/threads', 'wasm', WASM_HINT)) as {
+      setThreadedWasmBackend: (o: { threads: number }) => Promise<number>;
+    };
+    try {
+      const got = await threads.setThreadedWasmBackend({ threads: wanted });
+      return `CPU (WebAssembly, XNNPACK, ${got} threads)`;
+    } catch (error) {
+      throw new BackendUnavailableError(
+        'wasm',
+        `the threaded wasm build did not start: ${cause(error)}`,
+        'SKIPNET_WASM_THREADS=1 runs it on one thread',
+      );
+    }
+  }
   await activate('wasm', 'wasm', WASM_HINT);
   return 'CPU (WebAssembly, XNNPACK, 1 thread)';
 }

@@ -1,11 +1,60 @@
 #!/usr/bin/env node
 // Training throughput of the seed ResNet on every backend this machine has, beside PyTorch on the same machine.
-import { availableParallelism, cpus } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { BACKENDS, type BackendName, BackendUnavailableError, selectBackend } from './backends.ts';
 import { type BenchResult, GPU_REFERENCE, pytorchCpu, timeTrainingSteps } from './throughput.ts';
 
 const fmt = (n: number) => n.toLocaleString('en', { maximumFractionDigits: n < 10 ? 2 : n < 100 ? 1 : 0 });
+
+interface Options {
+  batch: number;
+  imageSize: number;
+  steps: number;
+}
+
+/** Child mode: one backend in a fresh process (the wasm thread count is fixed when it starts), one JSON line. */
+async function measureOne(name: BackendName, o: Options): Promise<void> {
+  try {
+    const choice = await selectBackend(name, { allowSoftwareWebGPU: false });
+    const timing = await timeTrainingSteps(o);
+    const result: BenchResult = {
+      backend: name,
+      device: choice.device,
+      ...timing,
+      rssMiB: process.memoryUsage().rss / 2 ** 20,
+    };
+    console.log(JSON.stringify(result));
+  } catch (error) {
+    if (!(error instanceof BackendUnavailableError)) throw error;
+    console.log(JSON.stringify({ backend: name, unavailable: error.reason }));
+  }
+}
+
+function spawnOne(
+  name: BackendName,
+  o: Options,
+  env: NodeJS.ProcessEnv,
+): BenchResult | { backend: string; unavailable: string } {
+  const args = [
+    process.argv[1]!,
+    '--only',
+    name,
+    '--batch',
+    String(o.batch),
+    '--image-size',
+    String(o.imageSize),
+    '--steps',
+    String(o.steps),
+  ];
+  const out = execFileSync(process.execPath, args, {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -15,59 +64,68 @@ async function main(): Promise<void> {
       'image-size': { type: 'string', default: '96' },
       steps: { type: 'string', default: '3' },
       'no-torch': { type: 'boolean', default: false },
+      only: { type: 'string' },
     },
   });
-  const batch = Number(values.batch);
-  const imageSize = Number(values['image-size']);
-  const steps = Number(values.steps);
-  const wanted = values.backends.split(',').map((b) => b.trim()) as BackendName[];
+  const o: Options = {
+    batch: Number(values.batch),
+    imageSize: Number(values['image-size']),
+    steps: Number(values.steps),
+  };
+  const wanted = (values.only ?? values.backends).split(',').map((b) => b.trim()) as BackendName[];
   for (const name of wanted) {
     if (!BACKENDS.includes(name))
       throw new Error(`--backends: unknown backend '${name}' (known: ${BACKENDS.join(', ')})`);
   }
+  if (values.only) return measureOne(wanted[0]!, o);
+
   const cores = availableParallelism();
   console.log(
-    `seed ResNet training step, batch ${batch}, ${imageSize}×${imageSize}, fp32, ${steps} timed steps after 1 warm-up`,
+    `seed ResNet training step, batch ${o.batch}, ${o.imageSize}×${o.imageSize}, fp32, ${o.steps} timed steps after 1 warm-up`,
   );
   console.log(
-    `machine: ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cores} cores, Node ${process.version}`,
+    `machine: ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cores} cores, Node ${process.version}, load ${loadavg()[0]!.toFixed(1)}`,
   );
 
   const results: BenchResult[] = [];
   for (const name of wanted) {
-    try {
-      const choice = await selectBackend(name, { allowSoftwareWebGPU: false });
-      const timing = await timeTrainingSteps({ batch, imageSize, steps });
-      results.push({
-        backend: name,
-        device: choice.device,
-        ...timing,
-        rssMiB: process.memoryUsage().rss / 2 ** 20,
-      });
-      console.log(`  ${name}: ${fmt(timing.imagesPerSecond)} img/s (${fmt(timing.stepMs)} ms/step)`);
-    } catch (error) {
-      if (!(error instanceof BackendUnavailableError)) throw error;
-      console.log(`  ${name}: not measured: ${error.reason}`);
+    // wasm once per thread count: one core, then every core.
+    const threadCounts = name === 'wasm' ? [...new Set([1, cores])] : [0];
+    for (const threads of threadCounts) {
+      const r = spawnOne(name, o, threads ? { SKIPNET_WASM_THREADS: String(threads) } : {});
+      if ('unavailable' in r) {
+        console.log(`  ${name}: not measured: ${r.unavailable}`);
+        continue;
+      }
+      results.push(r);
+      console.log(`  ${name}: ${fmt(r.imagesPerSecond)} img/s (${fmt(r.stepMs)} ms/step) on ${r.device}`);
     }
   }
 
-  const torch = values['no-torch'] ? 'skipped (--no-torch)' : pytorchCpu(batch, steps);
+  const torch = values['no-torch']
+    ? []
+    : [...new Set([1, cores])].map((threads) => ({ threads, result: pytorchCpu(o.batch, o.steps, threads) }));
+  const best = torch
+    .map((t) => t.result)
+    .filter((r) => typeof r !== 'string')
+    .at(-1);
   console.log('');
-  console.log('| backend | device | img/s | ms/step | RSS MiB | vs PyTorch CPU |');
+  console.log(`| system | device | img/s | ms/step | RSS MiB | vs PyTorch CPU (${cores} threads) |`);
   console.log('| --- | --- | ---: | ---: | ---: | ---: |');
   for (const r of results) {
-    const ratio =
-      typeof torch === 'string' ? '–' : `${(r.imagesPerSecond / torch.imagesPerSecond).toFixed(2)}×`;
+    const ratio = best ? `${(r.imagesPerSecond / best.imagesPerSecond).toFixed(2)}×` : '–';
     console.log(
-      `| ${r.backend} | ${r.device} | ${fmt(r.imagesPerSecond)} | ${fmt(r.stepMs)} | ${fmt(r.rssMiB)} | ${ratio} |`,
+      `| skipnet ${r.backend} | ${r.device} | ${fmt(r.imagesPerSecond)} | ${fmt(r.stepMs)} | ${fmt(r.rssMiB)} | ${ratio} |`,
     );
   }
-  if (typeof torch === 'string') {
-    console.log(`| PyTorch CPU | – | not measured: ${torch} | | | |`);
-  } else {
-    const ms = (batch * 1000) / torch.imagesPerSecond;
+  for (const { threads, result } of torch) {
+    if (typeof result === 'string') {
+      console.log(`| PyTorch CPU | ${threads} threads | not measured: ${result} | | | |`);
+      continue;
+    }
+    const ratio = best ? `${(result.imagesPerSecond / best.imagesPerSecond).toFixed(2)}×` : '–';
     console.log(
-      `| PyTorch ${torch.version} CPU | ${cores} threads | ${fmt(torch.imagesPerSecond)} | ${fmt(ms)} | | 1.00× |`,
+      `| PyTorch ${result.version} | CPU, ${threads} thread${threads > 1 ? 's' : ''} | ${fmt(result.imagesPerSecond)} | ${fmt((o.batch * 1000) / result.imagesPerSecond)} | | ${ratio} |`,
     );
   }
   console.log('');

@@ -63,6 +63,7 @@ function torchScript(): string | null {
 export function pytorchCpu(
   batch: number,
   steps: number,
+  threads = availableParallelism(),
 ): { imagesPerSecond: number; version: string } | string {
   const script = torchScript();
   if (!script) return 'no ../shared/reference/seed_torch.py beside the repository';
@@ -70,7 +71,7 @@ export function pytorchCpu(
     try {
       const out = execFileSync(python, [script, 'cpu', String(batch), String(steps)], {
         encoding: 'utf8',
-        env: { ...process.env, OMP_NUM_THREADS: String(availableParallelism()) },
+        env: { ...process.env, OMP_NUM_THREADS: String(threads) },
         stdio: ['ignore', 'pipe', 'pipe'],
         timeout: 30 * 60_000,
       });

@@ -28,7 +28,8 @@ export async function setThreadedWasmBackend(options: ThreadedWasmOptions = {}):
   if (!Number.isInteger(threads) || threads < 1) {
     throw new Error(`setThreadedWasmBackend: threads must be a positive integer, got ${threads}.`);
   }
-  if (tf.findBackend('wasm') !== null) {
+  // Not tf.findBackend: it would start the (single-threaded) backend as a side effect.
+  if ('wasm' in tf.engine().registry) {
     throw new Error(
       'setThreadedWasmBackend: the wasm backend has already started single-threaded; call it before tf.setBackend("wasm") or anything that starts the backend.',
     );
