@@ -30,7 +30,7 @@ import { BackendUnavailableError, selectBackend } from './backends.ts';
 import { parseOptions, type TrainOptions, UsageError } from './options.ts';
 
 /** Defaults of a run on the synthetic fallback: a few minutes on two cores, yet enough to see it learn. */
-export const SYNTHETIC_DEFAULTS = { train: 1000, test: 500, epochs: 3 } as const;
+export const SYNTHETIC_DEFAULTS = { train: 512, test: 256, epochs: 2 } as const;
 const SEED_EPOCHS = 20;
 
 export interface Io {

@@ -101,7 +101,7 @@ export function makeCommand(): Command {
     .option('--no-download', 'never use the network for CIFAR-10')
     .option(
       '--epochs <n>',
-      'epochs (default: 20 on CIFAR-10, 3 on the synthetic set)',
+      'epochs (default: 20 on CIFAR-10, 2 on the synthetic set)',
       positiveInt('--epochs'),
     )
     .option('--lr <rate>', 'learning rate', nonNegativeNumber('--lr', true), 0.01)
@@ -132,7 +132,7 @@ export function makeCommand(): Command {
     .option('--seed <n>', 'random seed (initialisation, shuffling, synthetic data)', positiveInt('--seed'), 1)
     .option(
       '--subset <n>',
-      'use only the first N images of each split (default: all; 2,000/500 on the synthetic set)',
+      'use only the first N images of each split (default: all; 512/256 on the synthetic set)',
       positiveInt('--subset'),
     )
     .option('--out <dir>', 'where checkpoints, history and the plot go', 'runs/train')
