@@ -40,7 +40,24 @@ export interface Io {
 
 const consoleIo: Io = { out: (l) => console.log(l), err: (l) => console.error(l) };
 
-function banner(io: Io, lines: string[]): void {
+/** Words of `text` in lines of at most `width` characters. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+function banner(io: Io, paragraphs: string[]): void {
+  const lines = paragraphs.flatMap((p) => wrap(p, 96));
   const width = Math.max(...lines.map((l) => l.length)) + 4;
   io.err('#'.repeat(width));
   for (const line of lines) io.err(`# ${line.padEnd(width - 4)} #`);
@@ -72,8 +89,8 @@ async function loadData(o: TrainOptions, io: Io): Promise<CifarDataset> {
       'CIFAR-10 could not be had, so this run uses the built-in SYNTHETIC set instead.',
       'Its numbers say nothing about CIFAR-10.',
       `Why: ${(error as Error).message.split('\n')[0]}`,
-      'To train on CIFAR-10: let the run download it (170 MB), or put cifar-10-binary.tar.gz or the',
-      'extracted cifar-10-batches-bin/ in --data-dir (default ~/.cache/skipnet/cifar10), and pass --dataset cifar10.',
+      'To train on CIFAR-10: let the run download it (170 MB), or put cifar-10-binary.tar.gz or the extracted ' +
+        'cifar-10-batches-bin/ in --data-dir (default ~/.cache/skipnet/cifar10), and pass --dataset cifar10.',
     ]);
     return synthetic();
   }
