@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { batchNormTraining } from './batch-norm.js';
 import { kaimingUniform, uniform } from './init.js';
 import { Module } from './module.js';
 
@@ -206,16 +207,14 @@ export class BatchNorm2d extends Module {
         `BatchNorm2d expected more than 1 value per channel when training, got input ${shapeText(x)}`,
       );
     }
-    return tf.tidy(() => {
-      const { mean, variance } = tf.moments(x4, [0, 1, 2]);
-      this.updateRunningStats(mean, variance, count);
-      return tf.batchNorm4d(x4, mean as tf.Tensor1D, variance as tf.Tensor1D, offset, scale, this.eps);
-    });
+    return batchNormTraining(x4, scale ?? null, offset ?? null, this.eps, (mean, variance) =>
+      this.updateRunningStats(mean, variance, count),
+    );
   }
 
   /**
-   * Assigns in its own tidy, so the temporaries go at once; inside `tf.grad` the update is not on
-   * the path to the loss, so it adds nothing to the gradient.
+   * Assigns in its own tidy, so the temporaries go at once. It runs inside the forward of
+   * {@link batchNormTraining}'s custom gradient, which the gradient tape does not record.
    */
   private updateRunningStats(mean: tf.Tensor, variance: tf.Tensor, count: number): void {
     tf.tidy(() => {
