@@ -12,15 +12,12 @@ interface FilterGradAttrs extends ConvGradAttrs {
  * becomes a filter dilated by the stride, and the output's "image" is the kh×kw filter. That runs
  * on XNNPACK's convolution, the fastest thing the wasm backend has.
  */
-export function conv2dBackpropFilter(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: WasmBackend;
-  attrs: FilterGradAttrs;
-}): tf.TensorInfo {
-  const { inputs, backend, attrs } = args;
-  const x = inputs.x as tf.TensorInfo;
-  const dy = inputs.dy as tf.TensorInfo;
-  const info = forwardConvInfo('Conv2DBackpropFilter', x.shape, attrs.filterShape, attrs);
+function dilatedConv(
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { inHeight, inWidth, outHeight, outWidth, padInfo } = info;
 
@@ -58,4 +55,104 @@ export function conv2dBackpropFilter(args: {
   const dw = runKernel('Transpose', backend, { x: dwT }, { perm: [1, 2, 0, 3] });
   disposeAll(backend, temps);
   return dw;
+}
+
+/**
+ * dW = colsᵀ · dy as one GEMM with a long reduction: colsᵀ[(a,b,c), p] = x at tap (a,b), channel c
+ * of output pixel p (p over N·OH·OW), written by one pass over x; dy [N·OH·OW, Cout] is already
+ * the GEMM's right-hand matrix. XNNPACK runs it as a 1×1 convolution of K "pixels" with
+ * N·OH·OW channels.
+ */
+function im2colGemm(
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout } = info;
+  const { outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw } = info;
+  const { strideHeight: sh, strideWidth: sw, padInfo } = info;
+  const p = n * oh * ow;
+  const k = kh * kw * cin;
+  const pixels = n * h * w;
+  const xTInfo = backend.makeOutput([cin, pixels], 'float32');
+  const colsInfo = backend.makeOutput([1, 1, k, p], 'float32');
+  // Views after both makeOutput calls: growing the heap detaches earlier ones.
+  const src = backend.typedArrayFromHeap(x);
+  const xT = backend.typedArrayFromHeap(xTInfo);
+  const cols = backend.typedArrayFromHeap(colsInfo);
+  // x to channel-major in tiles of 16 pixels: reads stay in L1, each write fills a cache line.
+  for (let m0 = 0; m0 < pixels; m0 += 16) {
+    const m1 = Math.min(m0 + 16, pixels);
+    for (let c = 0; c < cin; c++) {
+      const row = c * pixels;
+      for (let m = m0; m < m1; m++) xT[row + m] = src[m * cin + c] as number;
+    }
+  }
+  // Then every row of colsT is x's channel plane read along image rows: sequential both ways.
+  let q = 0;
+  for (let a = 0; a < kh; a++) {
+    for (let b = 0; b < kw; b++) {
+      // Output columns j whose input column j·sw + b − padLeft lies inside the image.
+      const j0 = Math.max(0, Math.ceil((padInfo.left - b) / sw));
+      const j1 = Math.min(ow, Math.floor((w - 1 + padInfo.left - b) / sw) + 1);
+      for (let c = 0; c < cin; c++) {
+        const plane = c * pixels;
+        for (let m = 0; m < n; m++) {
+          for (let i = 0; i < oh; i++, q += ow) {
+            const y = i * sh - padInfo.top + a;
+            // Loops, not fill(): rows are short (3 to 23 columns), so per-call overhead would dominate.
+            let j = 0;
+            if (y >= 0 && y < h) {
+              const line = plane + (m * h + y) * w - padInfo.left + b;
+              for (; j < j0; j++) cols[q + j] = 0;
+              for (; j < j1; j++) cols[q + j] = xT[line + j * sw] as number;
+            }
+            for (; j < ow; j++) cols[q + j] = 0;
+          }
+        }
+      }
+    }
+  }
+  const dw = runKernel(
+    'Conv2D',
+    backend,
+    { x: colsInfo, filter: { ...dy, shape: [1, 1, p, cout] } },
+    {
+      strides: [1, 1],
+      pad: 'valid',
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+      dimRoundingMode: undefined,
+    },
+  );
+  disposeAll(backend, [xTInfo, colsInfo]);
+  return { ...dw, shape: [kh, kw, cin, cout] };
+}
+
+/**
+ * The im2col GEMM only where it wins (measured on the seed ResNet's layers; see the README):
+ * where colsᵀ is at most 64 MiB (its copy is one single-threaded pass) and the GEMM's reduction
+ * (N·OH·OW) is long next to its rows (kh·kw·Cin). Strided convolutions, where the dilated
+ * convolution wastes most of its taps, need it at least as long; stride 1 four times as long.
+ */
+const MAX_COLS = 2 ** 24;
+
+function useGemm(info: tf.backend_util.Conv2DInfo): boolean {
+  const rows = info.filterHeight * info.filterWidth * info.inChannels;
+  const reduction = info.batchSize * info.outHeight * info.outWidth;
+  const strided = info.strideHeight > 1 || info.strideWidth > 1;
+  return rows * reduction <= MAX_COLS && reduction >= (strided ? 1 : 4) * rows;
+}
+
+export function conv2dBackpropFilter(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: WasmBackend;
+  attrs: FilterGradAttrs;
+}): tf.TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x as tf.TensorInfo;
+  const dy = inputs.dy as tf.TensorInfo;
+  const info = forwardConvInfo('Conv2DBackpropFilter', x.shape, attrs.filterShape, attrs);
+  return useGemm(info) ? im2colGemm(backend, x, dy, info) : dilatedConv(backend, x, dy, info);
 }
