@@ -22,9 +22,19 @@ describe.skipIf(!info)(`seedParity on webgpu${info ? ` (${info.adapter})` : ` (s
     if (!existsSync(fixtures))
       throw new Error(`PyTorch fixtures missing at ${fixtures} (../shared beside the repo)`);
     expect(await tf.setBackend('webgpu')).toBe(true);
+    const before = tf.memory().numTensors;
     const rows = await seedParity(fixtures, [8, 16, 32, 64]);
     console.log(formatParity(rows).join('\n'));
-    expect(rows).toHaveLength(6);
+    expect(rows.map((r) => r.check)).toEqual([
+      'logits (eval)',
+      'logits (train)',
+      'loss',
+      'gradients',
+      'state after one SGD step',
+      'losses of 3 SGD steps',
+    ]);
+    expect(rows.find((r) => r.check === 'gradients')?.tensors).toBe(60);
+    expect(tf.memory().numTensors).toBe(before);
     for (const row of rows) expect(row.maxRelativeError, row.check).toBeLessThanOrEqual(row.tolerance);
   });
 });
