@@ -63,6 +63,25 @@ describe('Tile, Sum and Mean on wasm match cpu', () => {
     );
   });
 
+  it('Sum and Mean over N, H, W of a large NHWC tensor (BatchNorm statistics, through average pooling)', async () => {
+    const shape = [3, 37, 29, 5];
+    const x = randomValues(tf.util.sizeFromShape(shape), 5).map((v) => v + 2);
+    const { cpu, wasm, leaked } = await onCpuAndWasm(() =>
+      tf.tidy(() => {
+        const t = tf.tensor(x, shape);
+        return [tf.sum(t, [0, 1, 2]), tf.mean(t, [0, 1, 2], true)].map((y) => ({
+          shape: y.shape,
+          values: Array.from(y.dataSync()),
+        }));
+      }),
+    );
+    expect(leaked).toBe(0);
+    expect(wasm.map((r) => r.shape)).toEqual([[5], [1, 1, 1, 5]]);
+    cpu.forEach((expected, i) => {
+      expect(relativeError(wasm[i]!.values, expected.values)).toBeLessThan(1e-6);
+    });
+  });
+
   it('int32 Sum goes to the stock kernel', async () => {
     const { cpu, wasm } = await onCpuAndWasm(() =>
       tf.tidy(() =>
