@@ -5,6 +5,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from './index.js';
+import {
+  type FilterGradientFormulation,
+  setFilterGradientFormulation,
+} from './kernels/conv2d-backprop-filter.js';
 import { randomValues as random, relativeError } from './test-util.js';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -132,4 +136,19 @@ describe('conv2d gradients on wasm match cpu', () => {
       { numRuns: 100 },
     );
   });
+
+  it.each<FilterGradientFormulation>(['im2col', 'dilated'])(
+    'the filter gradient forced to one formulation, %s (property)',
+    async (forced) => {
+      expect(setFilterGradientFormulation(forced)).toBe('auto');
+      try {
+        await fc.assert(
+          fc.asyncProperty(cases, async (c) => (await compare(c)).dw <= 1e-4),
+          { numRuns: 60 },
+        );
+      } finally {
+        setFilterGradientFormulation('auto');
+      }
+    },
+  );
 });
