@@ -14,6 +14,7 @@ it('importing @skipnet/wasm-kernels/register registers the kernels on wasm, keep
     tf.Mean,
     tf.Slice,
     tf.MaxPoolGrad,
+    tf.Identity,
   ]) {
     expect(tf.getKernel(name, 'wasm'), name).toBeDefined();
   }

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 /** The slice of tfjs-backend-wasm's `BackendWasm` our kernels use (structural, so no runtime import). */
 export interface WasmBackend {
   disposeData(dataId: tf.DataId, force?: boolean): boolean;
+  incRef(dataId: tf.DataId): void;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
 }
