@@ -8,7 +8,7 @@ interface RefCounting {
   refCount(dataId: tf.DataId): number;
 }
 
-describe('Identity on wasm', () => {
+describe('Identity and Cast on wasm', () => {
   beforeAll(async () => {
     registerTrainingKernels();
     await tf.setBackend('wasm');
@@ -36,6 +36,22 @@ describe('Identity on wasm', () => {
     expect(value.dataSync()[0]).toBe(14);
     expect(Array.from(grads[0]!.dataSync())).toEqual([2, -4, 6]);
     tf.dispose([x, value, ...grads]);
+  });
+
+  it('a Cast to the same dtype shares memory; other casts convert', () => {
+    const backend = tf.backend() as unknown as RefCounting;
+    const a = tf.tensor([1.5, -2.5, 3, 0]);
+    const same = tf.cast(a, 'float32');
+    expect(same.dataId).toBe(a.dataId);
+    expect(backend.refCount(a.dataId)).toBe(2);
+    const ints = tf.cast(a, 'int32');
+    expect(ints.dtype).toBe('int32');
+    expect(Array.from(ints.dataSync())).toEqual([1, -2, 3, 0]);
+    // The stock kernel stored -2.5 as 254.
+    const bools = tf.cast(a, 'bool');
+    expect(Array.from(bools.dataSync())).toEqual([1, 1, 1, 0]);
+    tf.dispose([a, same, ints, bools]);
+    expect(backend.refCount(a.dataId)).toBe(0);
   });
 
   it('copies strings through the stock kernel', () => {

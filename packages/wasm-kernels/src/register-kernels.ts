@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilter } from './kernels/conv2d-backprop-filter.js';
 import { conv2dBackpropInput } from './kernels/conv2d-backprop-input.js';
-import { identity } from './kernels/identity.js';
+import { cast, identity } from './kernels/identity.js';
 import { maxPoolGrad } from './kernels/max-pool-grad.js';
 import { mean, sum } from './kernels/reduce-leading.js';
 import { rememberStockKernel } from './kernels/run.js';
@@ -21,6 +21,7 @@ const kernels: tf.KernelConfig[] = [
   },
   { kernelName: tf.Tile, backendName: 'wasm', kernelFunc: tile as unknown as tf.KernelFunc },
   { kernelName: tf.Identity, backendName: 'wasm', kernelFunc: identity as unknown as tf.KernelFunc },
+  { kernelName: tf.Cast, backendName: 'wasm', kernelFunc: cast as unknown as tf.KernelFunc },
   { kernelName: tf.Sum, backendName: 'wasm', kernelFunc: sum as unknown as tf.KernelFunc },
   { kernelName: tf.Mean, backendName: 'wasm', kernelFunc: mean as unknown as tf.KernelFunc },
   { kernelName: tf.Slice, backendName: 'wasm', kernelFunc: slice as unknown as tf.KernelFunc },

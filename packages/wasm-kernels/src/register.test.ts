@@ -15,6 +15,7 @@ it('importing @skipnet/wasm-kernels/register registers the kernels on wasm, keep
     tf.Slice,
     tf.MaxPoolGrad,
     tf.Identity,
+    tf.Cast,
   ]) {
     expect(tf.getKernel(name, 'wasm'), name).toBeDefined();
   }
