@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       backends: { type: 'string', default: 'tfjs-node-gpu,tfjs-node,webgpu,wasm' },
       batch: { type: 'string', default: '64' },
       'image-size': { type: 'string', default: '96' },
-      steps: { type: 'string', default: '3' },
+      steps: { type: 'string', default: '5' },
       'no-torch': { type: 'boolean', default: false },
       only: { type: 'string' },
     },
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
 
   const cores = availableParallelism();
   console.log(
-    `seed ResNet training step, batch ${o.batch}, ${o.imageSize}×${o.imageSize}, fp32, ${o.steps} timed steps after 1 warm-up`,
+    `seed ResNet training step, batch ${o.batch}, ${o.imageSize}×${o.imageSize}, fp32, median of ${o.steps} timed steps after 1 warm-up`,
   );
   console.log(
     `machine: ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cores} cores, Node ${process.version}, load ${loadavg()[0]!.toFixed(1)}`,
@@ -98,7 +98,9 @@ async function main(): Promise<void> {
         continue;
       }
       results.push(r);
-      console.log(`  ${name}: ${fmt(r.imagesPerSecond)} img/s (${fmt(r.stepMs)} ms/step) on ${r.device}`);
+      console.log(
+        `  ${name}: ${fmt(r.imagesPerSecond)} img/s (median ${fmt(r.stepMs)} ms/step, ${fmt(r.fastestMs)}–${fmt(r.slowestMs)}) on ${r.device}`,
+      );
     }
   }
 

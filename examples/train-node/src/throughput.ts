@@ -19,18 +19,24 @@ export interface BenchResult {
   backend: BackendName;
   device: string;
   imagesPerSecond: number;
+  /** Median step time. */
   stepMs: number;
+  fastestMs: number;
+  slowestMs: number;
   /** Resident memory of the process after the steps (MiB): the wasm heap and tensors live inside it. */
   rssMiB: number;
 }
 
-/** Times `steps` SGD steps of the seed ResNet after one warm-up step, on the active backend. */
+/**
+ * Times `steps` SGD steps of the seed ResNet after one warm-up step, on the active backend. The
+ * figure is the median step: on shared machines a step now and then runs 10–30% slow.
+ */
 export async function timeTrainingSteps(options: {
   batch: number;
   imageSize: number;
   steps: number;
   widths?: [number, number, number, number];
-}): Promise<{ imagesPerSecond: number; stepMs: number }> {
+}): Promise<{ imagesPerSecond: number; stepMs: number; slowestMs: number; fastestMs: number }> {
   const { batch, imageSize, steps } = options;
   const model = seedResNet({
     ...(options.widths ? { widths: options.widths } : {}),
@@ -43,10 +49,21 @@ export async function timeTrainingSteps(options: {
   const y = tf.randomUniformInt([batch], 0, 10, 2);
   try {
     await trainStep(model, optimizer, x, y);
-    const start = performance.now();
-    for (let i = 0; i < steps; i++) await trainStep(model, optimizer, x, y);
-    const stepMs = (performance.now() - start) / steps;
-    return { imagesPerSecond: (batch * 1000) / stepMs, stepMs };
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const start = performance.now();
+      await trainStep(model, optimizer, x, y);
+      times.push(performance.now() - start);
+    }
+    times.sort((a, b) => a - b);
+    const middle = times.length >> 1;
+    const stepMs = times.length % 2 ? times[middle]! : (times[middle - 1]! + times[middle]!) / 2;
+    return {
+      imagesPerSecond: (batch * 1000) / stepMs,
+      stepMs,
+      fastestMs: times[0]!,
+      slowestMs: times.at(-1)!,
+    };
   } finally {
     tf.dispose([x, y]);
     model.dispose();
