@@ -3,8 +3,16 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { BACKENDS, type BackendName, BackendUnavailableError, selectBackend } from './backends.ts';
-import { type BenchResult, GPU_REFERENCE, pytorchCpu, timeTrainingSteps } from './throughput.ts';
+import type { ReplicaData, ReplicaMemory } from './replica.ts';
+import { type BenchResult, GPU_REFERENCE, median, pytorchCpu, timeTrainingSteps } from './throughput.ts';
+
+function report(r: BenchResult): void {
+  console.log(
+    `  ${r.backend}: ${fmt(r.imagesPerSecond)} img/s (median ${fmt(r.stepMs)} ms/step, ${fmt(r.fastestMs)}–${fmt(r.slowestMs)}) on ${r.device}`,
+  );
+}
 
 const fmt = (n: number) => n.toLocaleString('en', { maximumFractionDigits: n < 10 ? 2 : n < 100 ? 1 : 0 });
 
@@ -56,6 +64,57 @@ function spawnOne(
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
+/**
+ * Data-parallel replicas on wasm: `replicas` worker threads, one wasm thread each, batch/replicas images
+ * each, gradients averaged through a SharedArrayBuffer before the same SGD update in every replica.
+ * (BatchNorm then normalises over each replica's images, as in PyTorch's DataParallel.)
+ */
+async function measureReplicas(replicas: number, o: Options): Promise<BenchResult> {
+  const batch = o.batch / replicas;
+  const workers = Array.from({ length: replicas }, (_, rank) => {
+    const workerData: ReplicaData = { rank, world: replicas, batch, imageSize: o.imageSize };
+    return new Worker(new URL('./replica.js', import.meta.url), {
+      workerData,
+      env: { ...process.env, SKIPNET_WASM_THREADS: '1' },
+    });
+  });
+  const next = (worker: Worker) =>
+    new Promise<unknown>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+  try {
+    const [total] = (await Promise.all(workers.map(next))) as number[];
+    const memory: ReplicaMemory = {
+      gradients: new SharedArrayBuffer(replicas * total! * 4),
+      control: new SharedArrayBuffer(4),
+    };
+    const shared = workers.map(next);
+    for (const w of workers) w.postMessage(memory);
+    await Promise.all(shared);
+    const times: number[] = [];
+    for (let i = 0; i <= o.steps; i++) {
+      const start = performance.now();
+      const done = workers.map(next);
+      for (const w of workers) w.postMessage(1);
+      await Promise.all(done);
+      if (i > 0) times.push(performance.now() - start); // step 0 warms up
+    }
+    const stepMs = median(times);
+    return {
+      backend: 'wasm',
+      device: `CPU (WebAssembly, XNNPACK, ${replicas} data-parallel replicas of 1 thread)`,
+      imagesPerSecond: (o.batch * 1000) / stepMs,
+      stepMs,
+      fastestMs: Math.min(...times),
+      slowestMs: Math.max(...times),
+      rssMiB: process.memoryUsage().rss / 2 ** 20,
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -65,6 +124,7 @@ async function main(): Promise<void> {
       steps: { type: 'string', default: '5' },
       'no-torch': { type: 'boolean', default: false },
       only: { type: 'string' },
+      replicas: { type: 'string' },
     },
   });
   const o: Options = {
@@ -72,6 +132,15 @@ async function main(): Promise<void> {
     imageSize: Number(values['image-size']),
     steps: Number(values.steps),
   };
+  const replicas = values.replicas === undefined ? 0 : Number(values.replicas);
+  if (
+    values.replicas !== undefined &&
+    !(Number.isInteger(replicas) && replicas >= 2 && o.batch % replicas === 0)
+  ) {
+    throw new Error(
+      `--replicas: want an integer from 2 that divides the batch (${o.batch}), got '${values.replicas}'`,
+    );
+  }
   const wanted = (values.only ?? values.backends).split(',').map((b) => b.trim()) as BackendName[];
   for (const name of wanted) {
     if (!BACKENDS.includes(name))
@@ -98,9 +167,12 @@ async function main(): Promise<void> {
         continue;
       }
       results.push(r);
-      console.log(
-        `  ${name}: ${fmt(r.imagesPerSecond)} img/s (median ${fmt(r.stepMs)} ms/step, ${fmt(r.fastestMs)}–${fmt(r.slowestMs)}) on ${r.device}`,
-      );
+      report(r);
+    }
+    if (name === 'wasm' && replicas > 1) {
+      const r = await measureReplicas(replicas, o);
+      results.push(r);
+      report(r);
     }
   }
 

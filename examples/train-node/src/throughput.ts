@@ -27,6 +27,12 @@ export interface BenchResult {
   rssMiB: number;
 }
 
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 /**
  * Times `steps` SGD steps of the seed ResNet after one warm-up step, on the active backend. The
  * figure is the median step: on shared machines a step now and then runs 10–30% slow.
@@ -55,14 +61,12 @@ export async function timeTrainingSteps(options: {
       await trainStep(model, optimizer, x, y);
       times.push(performance.now() - start);
     }
-    times.sort((a, b) => a - b);
-    const middle = times.length >> 1;
-    const stepMs = times.length % 2 ? times[middle]! : (times[middle - 1]! + times[middle]!) / 2;
+    const stepMs = median(times);
     return {
       imagesPerSecond: (batch * 1000) / stepMs,
       stepMs,
-      fastestMs: times[0]!,
-      slowestMs: times.at(-1)!,
+      fastestMs: Math.min(...times),
+      slowestMs: Math.max(...times),
     };
   } finally {
     tf.dispose([x, y]);
