@@ -4,7 +4,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { failOnLeakedTensors } from '../../../vitest.leak-check.ts';
 import { batchNormTraining } from './batch-norm.js';
 import './register-gradients.js';
 
@@ -123,13 +124,7 @@ async function profileKernels(norm: Norm): Promise<{ name: string; fullSize: boo
   }));
 }
 
-let tensorsBefore = 0;
-beforeEach(() => {
-  tensorsBefore = tf.memory().numTensors;
-});
-afterEach(() => {
-  expect(tf.memory().numTensors, 'tensors leaked by the test').toBe(tensorsBefore);
-});
+failOnLeakedTensors(tf);
 
 describe.each(['cpu', 'wasm'])('batchNormTraining on %s', (backend) => {
   beforeAll(async () => {

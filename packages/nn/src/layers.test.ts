@@ -2,7 +2,8 @@
 // scripts/make-layer-references.py (deterministic inputs, rebuilt here the same way).
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { failOnLeakedTensors } from '../../../vitest.leak-check.ts';
 import {
   AdaptiveAvgPool2d,
   AvgPool2d,
@@ -46,13 +47,7 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-let tensorsBefore = 0;
-beforeEach(() => {
-  tensorsBefore = tf.memory().numTensors;
-});
-afterEach(() => {
-  expect(tf.memory().numTensors, 'tensors leaked by the test').toBe(tensorsBefore);
-});
+failOnLeakedTensors(tf);
 
 describe('Conv2d', () => {
   function conv(args: ConstructorParameters<typeof Conv2d>[0], bias?: tf.Tensor): Conv2d {

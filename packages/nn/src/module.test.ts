@@ -1,6 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { failOnLeakedTensors } from '../../../vitest.leak-check.ts';
 import { BatchNorm2d, Conv2d, Linear, Module, ReLU, Sequential } from './index.js';
 
 /** A two-level tree like a residual block inside a Sequential, to check the dotted names. */
@@ -23,13 +24,7 @@ function model(): Sequential {
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-let before = 0;
-beforeEach(() => {
-  before = tf.memory().numTensors;
-});
-afterEach(() => {
-  expect(tf.memory().numTensors, 'tensors leaked by the test').toBe(before);
-});
+failOnLeakedTensors(tf);
 
 describe('Module', () => {
   it('names parameters, buffers and modules from the tree, in PyTorch order', () => {

@@ -1,19 +1,14 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { BatchNorm2d, Conv2d, type Module, Sequential } from '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { failOnLeakedTensors } from '../../../vitest.leak-check.ts';
 import { Residual } from './index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-let before = 0;
-beforeEach(() => {
-  before = tf.memory().numTensors;
-});
-afterEach(() => {
-  expect(tf.memory().numTensors, 'tensors leaked by the test').toBe(before);
-});
+failOnLeakedTensors(tf);
 
 /** The block's formula written out with the block's own layers, independently of its forward. */
 function byHand(block: Residual, x: tf.Tensor, ordering: 'seed' | 'torchvision'): tf.Tensor {

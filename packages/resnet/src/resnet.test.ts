@@ -1,7 +1,8 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { readSafetensors, writeSafetensors } from '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { failOnLeakedTensors } from '../../../vitest.leak-check.ts';
 import { readFixture } from './parity-helpers.js';
 import { cifarResNet, finalMapSize, seedResNet } from './resnet.js';
 
@@ -10,13 +11,7 @@ const NARROW = [8, 16, 32, 64] as [number, number, number, number];
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-let before = 0;
-beforeEach(() => {
-  before = tf.memory().numTensors;
-});
-afterEach(() => {
-  expect(tf.memory().numTensors, 'tensors leaked by the test').toBe(before);
-});
+failOnLeakedTensors(tf);
 
 describe('seedResNet', () => {
   it('has exactly the PyTorch state-dict keys and shapes of the seed (from the fixture)', () => {
