@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { IMAGE_BYTES, IMAGE_SIZE } from './format.ts';
 import { permutation, Rng } from './random.ts';
 import { type Normalize, type Transform, transformToFloat } from './transforms.ts';
+import { requirePositiveInteger } from './validate.ts';
 
 /** The first `n` images, or the first `perClass` images of every class (in file order). */
 export type Subset = number | { perClass: number };
@@ -142,9 +143,7 @@ export class CifarSplit {
    */
   async *batches(options: BatchOptions): AsyncGenerator<Batch, void, undefined> {
     const { batchSize, shuffle = false, seed = 0, epoch = 0, transform = [], normalize } = options;
-    if (!Number.isInteger(batchSize) || batchSize < 1) {
-      throw new Error(`batches: batchSize must be a positive integer, got ${batchSize}`);
-    }
+    requirePositiveInteger('batches', 'batchSize', batchSize);
     const prefetch = options.prefetch ?? 1;
     if (!Number.isInteger(prefetch) || prefetch < 0) {
       throw new Error(`batches: prefetch must be an integer ≥ 0, got ${prefetch}`);

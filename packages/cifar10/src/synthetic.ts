@@ -6,6 +6,7 @@ import { decodeRecords, encodeRecords, IMAGE_BYTES, IMAGE_SIZE, RECORD_BYTES } f
 import { applySubset, type CifarDataset, type LoadCifar10Options, readCifarFolder } from './load.ts';
 import { permutation, Rng } from './random.ts';
 import { CifarSplit } from './split.ts';
+import { requirePositiveInteger } from './validate.ts';
 
 /** The synthetic set's classes: shapes and textures, each name marked synthetic. */
 export const SYNTHETIC_CLASSES: readonly string[] = Object.freeze([
@@ -162,13 +163,8 @@ export function syntheticRecords(count: number, seed: number, split: 'train' | '
 
 function resolveSizes(options: SyntheticOptions): Required<SyntheticOptions> {
   const { trainSize = 5000, testSize = 1000, seed = 0 } = options;
-  for (const [what, v] of [
-    ['trainSize', trainSize],
-    ['testSize', testSize],
-  ] as const) {
-    if (!Number.isInteger(v) || v < 1)
-      throw new Error(`synthetic: ${what} must be a positive integer, got ${v}`);
-  }
+  requirePositiveInteger('synthetic', 'trainSize', trainSize);
+  requirePositiveInteger('synthetic', 'testSize', testSize);
   return { trainSize, testSize, seed };
 }
 

@@ -3,6 +3,8 @@
  * final float batch becomes a tensor.
  */
 
+import { requirePositiveInteger } from './validate.ts';
+
 /** `count` images of `height × width × 3` uint8, HWC, one after another. */
 export interface ImageBatch {
   readonly data: Uint8Array;
@@ -197,13 +199,8 @@ const RESIZE = Symbol('resize');
  * then a vertical one, each rounded to uint8. This is the seed's `resize((96, 96))`.
  */
 export function resize(height: number, width: number = height): Transform {
-  for (const [what, v] of [
-    ['height', height],
-    ['width', width],
-  ] as const) {
-    if (!Number.isInteger(v) || v < 1)
-      throw new Error(`resize: ${what} must be a positive integer, got ${v}`);
-  }
+  requirePositiveInteger('resize', 'height', height);
+  requirePositiveInteger('resize', 'width', width);
   return {
     name: `resize(${height}x${width}, bilinear as PIL)`,
     [RESIZE]: { height, width },
@@ -224,8 +221,7 @@ export function resize(height: number, width: number = height): Transform {
  * (torchvision's `RandomCrop(size, padding)`).
  */
 export function randomCrop(size: number, padding = 0): Transform {
-  if (!Number.isInteger(size) || size < 1)
-    throw new Error(`randomCrop: size must be a positive integer, got ${size}`);
+  requirePositiveInteger('randomCrop', 'size', size);
   if (!Number.isInteger(padding) || padding < 0) {
     throw new Error(`randomCrop: padding must be a non-negative integer, got ${padding}`);
   }
