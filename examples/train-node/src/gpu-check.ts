@@ -3,10 +3,10 @@
 // training throughput at batch 64 and 256 beside the stock and PyTorch figures, and where a step's time goes.
 import { parseArgs } from 'node:util';
 import { seedResNet } from '@skipnet/resnet';
+import { formatParity, replaySeedFixture, summarizeParity } from '@skipnet/resnet/parity';
 import { SGD, trainStep, xavierInit } from '@skipnet/trainer';
 import { type FilterGradientMethod, registerWebGPUTrainingKernels, setupWebGPU } from '@skipnet/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { formatParity, seedParity } from './parity.ts';
 import { GPU_REFERENCE, timeTrainingSteps } from './throughput.ts';
 
 async function profileStep(batch: number): Promise<string[]> {
@@ -65,7 +65,7 @@ async function main(): Promise<number> {
   console.log(`features: ${info.features.join(', ') || 'none'}`);
   console.log(`limits: ${JSON.stringify(info.limits)}`);
 
-  const rows = await seedParity(values.fixtures, [8, 16, 32, 64]);
+  const rows = await parityRows(values.fixtures);
   console.log('\nparity with PyTorch (seed-resnet-narrow) on webgpu:');
   console.log(formatParity(rows).join('\n'));
 
@@ -89,12 +89,16 @@ async function main(): Promise<number> {
     console.log(`| ${g.system} | 256 | ${g.batch256} | |`);
   }
   registerWebGPUTrainingKernels({ filterGradient: methods[0] ?? 'im2col' });
-  const kernelRows = await seedParity(values.fixtures, [8, 16, 32, 64]);
+  const kernelRows = await parityRows(values.fixtures);
   console.log(`\nparity with PyTorch on webgpu + training kernels (${methods[0] ?? 'im2col'}):`);
   console.log(formatParity(kernelRows).join('\n'));
   console.log(`\nwith training kernels (${methods[0] ?? 'im2col'}):`);
   console.log((await profileStep(Number(values['profile-batch']))).join('\n'));
   return [...rows, ...kernelRows].every((r) => r.ok) ? 0 : 1;
+}
+
+async function parityRows(fixtureDir: string) {
+  return summarizeParity((await replaySeedFixture(fixtureDir, { widths: [8, 16, 32, 64] })).entries);
 }
 
 main().then(

@@ -12,12 +12,12 @@ beforeAll(async () => {
 });
 
 describe('seed ResNet matches PyTorch on the cpu backend', () => {
-  it('narrow (8-16-32-64): logits, loss, every gradient, the state after one SGD step, three losses', () => {
-    checkNarrowParity();
+  it('narrow (8-16-32-64): logits, loss, every gradient, the state after one SGD step, three losses', async () => {
+    await checkNarrowParity();
   });
 
-  it('full width (64-128-256-512, 11M parameters): logits, loss, four gradients', () => {
-    checkFullParity();
+  it('full width (64-128-256-512, 11M parameters): logits, loss, four gradients', async () => {
+    await checkFullParity();
   });
 });
 
