@@ -152,15 +152,15 @@ function colsByShiftedPlanes(cols: Float32Array, xT: Float32Array, info: tf.back
   const { filterHeight: kh, filterWidth: kw, padInfo } = info;
   const plane = n * h * w;
   for (let a = 0; a < kh; a++) {
-    const dy = a - padInfo.top;
-    // Rows i whose input row i + dy is outside the image.
-    const rowsBefore = Math.min(h, Math.max(0, -dy));
-    const rowsAfter = Math.min(h, Math.max(0, dy));
+    const down = a - padInfo.top;
+    // Rows i whose input row i + down is outside the image.
+    const rowsBefore = Math.min(h, Math.max(0, -down));
+    const rowsAfter = Math.min(h, Math.max(0, down));
     for (let b = 0; b < kw; b++) {
-      const dx = b - padInfo.left;
-      const colsBefore = Math.min(w, Math.max(0, -dx));
-      const colsAfter = Math.min(w, Math.max(0, dx));
-      const shift = dy * w + dx;
+      const right = b - padInfo.left;
+      const colsBefore = Math.min(w, Math.max(0, -right));
+      const colsAfter = Math.min(w, Math.max(0, right));
+      const shift = down * w + right;
       for (let c = 0; c < cin; c++) {
         const q = ((a * kw + b) * cin + c) * plane;
         const from = c * plane + shift;
