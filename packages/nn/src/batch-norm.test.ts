@@ -6,8 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { failOnLeakedTensors } from '../../../vitest.leak-check.ts';
-import { batchNormTraining } from './batch-norm.js';
-import './register-gradients.js';
+import { batchNormTraining } from './batch-norm.ts';
+import './register-gradients.ts';
 
 /**
  * The train-mode forward as it was composed before: autodiff differentiates every op. tfjs-core's

@@ -32,8 +32,8 @@ describe('gradient registration', () => {
       'PadV2',
     ];
     expect(kernels.filter((k) => tf.getGradient(k) !== undefined)).toEqual([]);
-    const { registerGradients } = await import('./index.js');
-    await import('./register-gradients.js');
+    const { registerGradients } = await import('./index.ts');
+    await import('./register-gradients.ts');
     // tfjs-core only says "Overriding the gradient for ..." in DEBUG mode: turn it on for the repeat.
     tf.env().set('DEBUG', true);
     registerGradients();
@@ -45,7 +45,7 @@ describe('gradient registration', () => {
 
   it('never replaces a gradient registered before it, and the gradients compute', async () => {
     await tf.setBackend('cpu');
-    const { registerGradients } = await import('./index.js');
+    const { registerGradients } = await import('./index.ts');
     const mine: tf.GradConfig = {
       kernelName: 'Relu',
       gradFunc: (dy) => ({ x: () => tf.mul(dy as tf.Tensor, 7) }),

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { tfjsCoreGradConfigs } from './gradient-configs.js';
+import { tfjsCoreGradConfigs } from './gradient-configs.ts';
 
 /**
  * Registers tfjs-core's gradient functions (which `@tensorflow/tfjs-core` alone leaves out) so

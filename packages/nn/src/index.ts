@@ -1,11 +1,11 @@
-import { registerGradients } from './gradients.js';
+import { registerGradients } from './gradients.ts';
 
 // Importing the package makes tf.grad work on tfjs-core alone (see gradients.ts).
 registerGradients();
 
-export { registerGradients } from './gradients.js';
-export type { KaimingOptions, Nonlinearity, Seeded } from './init.js';
-export * as init from './init.js';
+export { registerGradients } from './gradients.ts';
+export type { KaimingOptions, Nonlinearity, Seeded } from './init.ts';
+export * as init from './init.ts';
 export {
   AdaptiveAvgPool2d,
   type AdaptiveAvgPool2dArgs,
@@ -22,8 +22,8 @@ export {
   type MaxPool2dArgs,
   ReLU,
   Sequential,
-} from './layers.js';
-export { type LoadStateDictOptions, Module, type TensorLayout } from './module.js';
+} from './layers.ts';
+export { type LoadStateDictOptions, Module, type TensorLayout } from './module.ts';
 export {
   readSafetensors,
   readSafetensorsHeader,
@@ -34,4 +34,4 @@ export {
   type SafetensorsTensorInfo,
   type WriteSafetensorsOptions,
   writeSafetensors,
-} from './safetensors.js';
+} from './safetensors.ts';

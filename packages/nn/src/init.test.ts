@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init } from './index.js';
+import { init } from './index.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

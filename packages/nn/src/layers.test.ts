@@ -14,8 +14,8 @@ import {
   MaxPool2d,
   ReLU,
   Sequential,
-} from './index.js';
-import { reference } from './layers.reference.js';
+} from './index.ts';
+import { reference } from './layers.reference.ts';
 
 /** x[i] = sin(0.37 i + 0.1) in NCHW order, returned NHWC (the script's X). */
 function inputNchw(shape: [number, number, number, number]): tf.Tensor4D {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { batchNormTraining } from './batch-norm.js';
-import { kaimingUniform, uniform } from './init.js';
-import { Module } from './module.js';
+import { batchNormTraining } from './batch-norm.ts';
+import { kaimingUniform, uniform } from './init.ts';
+import { Module } from './module.ts';
 
 const CONV_TO_TORCH = [3, 2, 0, 1]; // HWIO -> OIHW
 const LINEAR_TO_TORCH = [1, 0]; // [in, out] -> [out, in]

@@ -2,7 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { failOnLeakedTensors } from '../../../vitest.leak-check.ts';
-import { BatchNorm2d, Conv2d, Linear, Module, ReLU, Sequential } from './index.js';
+import { BatchNorm2d, Conv2d, Linear, Module, ReLU, Sequential } from './index.ts';
 
 /** A two-level tree like a residual block inside a Sequential, to check the dotted names. */
 class Block extends Module {

@@ -1,4 +1,4 @@
 // The side-effect entry `@skipnet/nn/gradients`: importing it registers the gradients.
-import { registerGradients } from './gradients.js';
+import { registerGradients } from './gradients.ts';
 
 registerGradients();

@@ -11,7 +11,7 @@ import {
   SafetensorsError,
   type SafetensorsErrorCode,
   writeSafetensors,
-} from './safetensors.js';
+} from './safetensors.ts';
 
 // The repository root is three levels above src/; the shared fixtures sit beside it.
 const FIXTURES = resolve(import.meta.dirname, '../../..', '../shared/fixtures');

@@ -1,1 +1,1 @@
-export { Residual, type ResidualOptions, type ResidualOrdering } from './residual.js';
+export { Residual, type ResidualOptions, type ResidualOrdering } from './residual.ts';

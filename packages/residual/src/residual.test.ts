@@ -3,7 +3,7 @@ import { BatchNorm2d, Conv2d, type Module, Sequential } from '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { failOnLeakedTensors } from '../../../vitest.leak-check.ts';
-import { Residual } from './index.js';
+import { Residual } from './index.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

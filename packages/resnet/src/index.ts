@@ -9,4 +9,4 @@ export {
   type SeedResNetOptions,
   seedResNet,
   type Widths,
-} from './resnet.js';
+} from './resnet.ts';

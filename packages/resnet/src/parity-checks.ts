@@ -8,8 +8,8 @@ import {
   type ParityReport,
   replaySeedFixture,
   summarizeParity,
-} from './parity.js';
-import { fixturesDir } from './parity-helpers.js';
+} from './parity.ts';
+import { fixturesDir } from './parity-helpers.ts';
 
 function names(report: ParityReport, check: ParityCheck): string[] {
   return report.entries

@@ -3,8 +3,8 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useFastCpuFilterGrad } from './fast-cpu-filter-grad.js';
-import { checkFullParity, checkNarrowParity } from './parity-checks.js';
+import { useFastCpuFilterGrad } from './fast-cpu-filter-grad.ts';
+import { checkFullParity, checkNarrowParity } from './parity-checks.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

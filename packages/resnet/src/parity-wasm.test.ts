@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingKernels } from '@skipnet/wasm-kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkFullParity, checkNarrowParity } from './parity-checks.js';
+import { checkFullParity, checkNarrowParity } from './parity-checks.ts';
 
 beforeAll(async () => {
   registerTrainingKernels();

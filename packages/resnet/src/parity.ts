@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors } from '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
-import { seedResNet, type Widths } from './resnet.js';
+import { seedResNet, type Widths } from './resnet.ts';
 
 /** The tolerances of shared/fixtures/README.md. */
 export const PARITY_TOLERANCES = { forward: 1e-4, gradient: 1e-3 } as const;

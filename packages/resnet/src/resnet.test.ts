@@ -3,8 +3,8 @@ import { readSafetensors, writeSafetensors } from '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { failOnLeakedTensors } from '../../../vitest.leak-check.ts';
-import { readFixture } from './parity-helpers.js';
-import { cifarResNet, finalMapSize, seedResNet } from './resnet.js';
+import { readFixture } from './parity-helpers.ts';
+import { cifarResNet, finalMapSize, seedResNet } from './resnet.ts';
 
 const NARROW = [8, 16, 32, 64] as [number, number, number, number];
 

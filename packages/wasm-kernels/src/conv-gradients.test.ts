@@ -4,12 +4,12 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { registerTrainingKernels } from './index.js';
+import { registerTrainingKernels } from './index.ts';
 import {
   type FilterGradientFormulation,
   setFilterGradientFormulation,
-} from './kernels/conv2d-backprop-filter.js';
-import { randomValues as random, relativeError } from './test-util.js';
+} from './kernels/conv2d-backprop-filter.ts';
+import { randomValues as random, relativeError } from './test-util.ts';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 

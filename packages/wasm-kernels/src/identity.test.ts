@@ -2,7 +2,7 @@ import '@skipnet/nn';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { registerTrainingKernels } from './index.js';
+import { registerTrainingKernels } from './index.ts';
 
 interface RefCounting {
   refCount(dataId: tf.DataId): number;

@@ -1,1 +1,1 @@
-export { registerTrainingKernels } from './register-kernels.js';
+export { registerTrainingKernels } from './register-kernels.ts';

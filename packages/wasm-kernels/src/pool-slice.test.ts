@@ -4,8 +4,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, it } from 'vitest';
-import { registerTrainingKernels } from './index.js';
-import { onCpuAndWasm, randomValues, relativeError } from './test-util.js';
+import { registerTrainingKernels } from './index.ts';
+import { onCpuAndWasm, randomValues, relativeError } from './test-util.ts';
 
 describe('Slice and MaxPoolGrad on wasm match cpu', () => {
   beforeAll(async () => {

@@ -4,8 +4,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { registerTrainingKernels } from './index.js';
-import { onCpuAndWasm, randomValues, relativeError } from './test-util.js';
+import { registerTrainingKernels } from './index.ts';
+import { onCpuAndWasm, randomValues, relativeError } from './test-util.ts';
 
 const shapes = fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 });
 

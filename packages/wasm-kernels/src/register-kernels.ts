@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { conv2dBackpropFilter } from './kernels/conv2d-backprop-filter.js';
-import { conv2dBackpropInput } from './kernels/conv2d-backprop-input.js';
-import { cast, identity } from './kernels/identity.js';
-import { maxPoolGrad } from './kernels/max-pool-grad.js';
-import { mean, sum } from './kernels/reduce-leading.js';
-import { rememberStockKernel } from './kernels/run.js';
-import { slice } from './kernels/slice.js';
-import { tile } from './kernels/tile.js';
+import { conv2dBackpropFilter } from './kernels/conv2d-backprop-filter.ts';
+import { conv2dBackpropInput } from './kernels/conv2d-backprop-input.ts';
+import { cast, identity } from './kernels/identity.ts';
+import { maxPoolGrad } from './kernels/max-pool-grad.ts';
+import { mean, sum } from './kernels/reduce-leading.ts';
+import { rememberStockKernel } from './kernels/run.ts';
+import { slice } from './kernels/slice.ts';
+import { tile } from './kernels/tile.ts';
 
 const kernels: tf.KernelConfig[] = [
   {

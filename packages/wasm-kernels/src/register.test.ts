@@ -5,7 +5,7 @@ import { expect, it } from 'vitest';
 it('importing @skipnet/wasm-kernels/register registers the kernels on wasm, keeping the stock setup', async () => {
   expect(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm')).toBeUndefined();
   const stockInput = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
-  await import('./register.js');
+  await import('./register.ts');
   for (const name of [
     tf.Conv2DBackpropFilter,
     tf.Conv2DBackpropInput,

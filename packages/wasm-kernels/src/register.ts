@@ -1,3 +1,3 @@
-import { registerTrainingKernels } from './register-kernels.js';
+import { registerTrainingKernels } from './register-kernels.ts';
 
 registerTrainingKernels();

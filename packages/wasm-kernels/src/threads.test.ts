@@ -2,9 +2,9 @@ import '@skipnet/nn';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { registerTrainingKernels } from './index.js';
-import { randomValues, relativeError } from './test-util.js';
-import { setThreadedWasmBackend } from './threads.js';
+import { registerTrainingKernels } from './index.ts';
+import { randomValues, relativeError } from './test-util.ts';
+import { setThreadedWasmBackend } from './threads.ts';
 
 describe('setThreadedWasmBackend', () => {
   it('starts XNNPACK with 2 threads under Node, and conv gradients still match cpu', async () => {

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { type ConvGradAttrs, forwardConvInfo } from './conv-info.js';
-import { disposeAll, runKernel, type WasmBackend } from './run.js';
+import { type ConvGradAttrs, forwardConvInfo } from './conv-info.ts';
+import { disposeAll, runKernel, type WasmBackend } from './run.ts';
 
 interface InputGradAttrs extends ConvGradAttrs {
   inputShape: [number, number, number, number];

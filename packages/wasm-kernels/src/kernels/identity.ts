@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { runStockKernel, type WasmBackend } from './run.js';
+import { runStockKernel, type WasmBackend } from './run.ts';
 
 /**
  * Shares x's memory, as the cpu and webgl backends do: tensors are immutable, so a copy buys

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { WasmBackend } from './run.js';
+import type { WasmBackend } from './run.ts';
 
 interface MaxPoolGradAttrs {
   filterSize: [number, number] | number;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { disposeAll, runKernel, runStockKernel, type WasmBackend } from './run.js';
+import { disposeAll, runKernel, runStockKernel, type WasmBackend } from './run.ts';
 
 interface ReduceAttrs {
   axis: number | number[];

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { runStockKernel, type WasmBackend } from './run.js';
+import { runStockKernel, type WasmBackend } from './run.ts';
 
 /**
  * Copies the slice in the longest contiguous runs: every trailing axis kept whole joins the run

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { runStockKernel, type WasmBackend } from './run.js';
+import { runStockKernel, type WasmBackend } from './run.ts';
 
 /**
  * Tiling that repeats the whole tensor as a block (a per-channel vector broadcast over N, H, W, as
