@@ -1,9 +1,4 @@
-import { defineConfig } from 'tsup';
+import { skipnetTsup } from '../../tsup.shared.ts';
 
-export default defineConfig({
-  entry: ['src/train.ts'],
-  format: ['esm'],
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-});
+// An example runs from its folder, not from a package: ESM only, no types.
+export default skipnetTsup({ entry: ['src/train.ts'], format: ['esm'], dts: false });

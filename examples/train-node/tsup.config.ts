@@ -1,9 +1,8 @@
-import { defineConfig } from 'tsup';
+import { skipnetTsup } from '../../tsup.shared.ts';
 
-export default defineConfig({
+// An example runs from its folder, not from a package: ESM only, no types.
+export default skipnetTsup({
   entry: ['src/cli.ts', 'src/bench.ts', 'src/replica.ts'],
   format: ['esm'],
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
+  dts: false,
 });

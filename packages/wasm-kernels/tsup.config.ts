@@ -1,12 +1,7 @@
-import { defineConfig } from 'tsup';
+import { skipnetTsup } from '../../tsup.shared.ts';
 
-export default defineConfig({
+export default skipnetTsup({
   entry: ['src/index.ts', 'src/register.ts', 'src/threads.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
   // import.meta.url in the CommonJS build (threads.ts resolves tfjs-backend-wasm's files).
   shims: true,
 });
