@@ -20,6 +20,11 @@ export interface DownloadOptions {
   label: string;
 }
 
+/** The download arrived whole but is not the file expected: its MD5 differs. The partial file is deleted. */
+export class ChecksumError extends Error {
+  override name = 'ChecksumError';
+}
+
 /** A failure worth another attempt (connection cut, stall, 5xx) versus one that will not change (404). */
 class DownloadError extends Error {
   constructor(
@@ -166,9 +171,8 @@ export async function download(o: DownloadOptions): Promise<void> {
     }
     if (sum !== o.md5.toLowerCase()) {
       await rm(part, { force: true });
-      throw new Error(
-        `checksum mismatch for ${o.url}: MD5 ${sum}, expected ${o.md5}. The download was deleted. If the server ` +
-          `(a mirror?) serves another file, pass its url and md5, or md5: null to skip the check.`,
+      throw new ChecksumError(
+        `checksum mismatch for ${o.url}: MD5 ${sum}, expected ${o.md5}; the download was deleted`,
       );
     }
   }

@@ -9,6 +9,7 @@ export {
 export {
   CIFAR10_MD5,
   CIFAR10_URL,
+  Cifar10Error,
   type CifarDataset,
   defaultDataDir,
   type LoadCifar10Options,

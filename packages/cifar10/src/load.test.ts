@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CIFAR10_CLASSES, IMAGE_BYTES } from './format.ts';
-import { defaultDataDir, type LoadCifar10Options, loadCifar10, TARBALL_NAME } from './load.ts';
+import { Cifar10Error, defaultDataDir, type LoadCifar10Options, loadCifar10, TARBALL_NAME } from './load.ts';
 import {
   type LoopbackServer,
   loadInChildProcess,
@@ -105,7 +105,12 @@ describe('loadCifar10 from a loopback server', () => {
   });
 
   it('rejects a checksum mismatch and keeps nothing it would trust later', async () => {
-    await expect(loadCifar10(options({ md5: '0'.repeat(32) }))).rejects.toThrow(/checksum mismatch.*MD5/s);
+    const error = await loadCifar10(options({ md5: '0'.repeat(32) })).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Cifar10Error);
+    expect(error).toMatchObject({ code: 'checksum' });
+    expect((error as Cifar10Error).reason).toMatch(
+      /^checksum mismatch for http:.*MD5 \w+, expected 0+; the download/,
+    );
     expect(await readdir(dir)).toEqual([]);
   });
 
@@ -114,6 +119,10 @@ describe('loadCifar10 from a loopback server', () => {
     const error = await loadCifar10(options()).catch((e: Error) => e);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/HTTP 404/);
+    expect(error).toMatchObject({
+      code: 'download',
+      reason: `could not download ${server.url}: HTTP 404 Not Found`,
+    });
     expect((error as Error).message).toMatch(/Offline alternatives.*tarball.*loadSynthetic/s);
     expect(server.requests.length).toBe(1);
   });
@@ -152,6 +161,7 @@ describe('loadCifar10 offline', () => {
   it('refuses the network with download: false, listing the alternatives', async () => {
     const error = (await loadCifar10(options({ download: false })).catch((e: Error) => e)) as Error;
     expect(error.message).toMatch(/download is false/);
+    expect(error).toMatchObject({ name: 'Cifar10Error', code: 'missing' });
     expect(error.message).toMatch(/cifar-10-batches-bin.*cifar-10-binary\.tar\.gz.*url.*loadSynthetic/s);
     expect(server.requests).toEqual([]);
   });
@@ -199,9 +209,9 @@ describe('loadCifar10 offline', () => {
   it('checks the MD5 of a local tarball', async () => {
     const local = join(dir, 'x.tar.gz');
     await writeFile(local, tarball);
-    await expect(loadCifar10(options({ tarball: local, md5: 'f'.repeat(32) }))).rejects.toThrow(
-      /checksum mismatch for .*x\.tar\.gz/,
-    );
+    const error = await loadCifar10(options({ tarball: local, md5: 'f'.repeat(32) })).catch((e: Error) => e);
+    expect(error).toMatchObject({ code: 'checksum' });
+    expect((error as Error).message).toMatch(/checksum mismatch for .*x\.tar\.gz/);
   });
 
   it('names the file and the fix for a truncated file', async () => {

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { download, md5File } from './download.ts';
+import { ChecksumError, download, md5File } from './download.ts';
 import { BATCHES_FOLDER, extractCifarTarball } from './extract.ts';
 import { countRecords, decodeRecords, IMAGE_BYTES } from './format.ts';
 import type { ProgressMode } from './progress.ts';
@@ -40,6 +40,26 @@ export interface LoadCifar10Options {
   retries?: number;
   /** Abandon a connection silent for this long, in ms (default 60,000). */
   timeoutMs?: number;
+}
+
+/**
+ * Why {@link loadCifar10} could not get the files. The message says it with this library's options; `code` and
+ * `reason` let a caller (a CLI with its own flags) give its own advice instead.
+ */
+export class Cifar10Error extends Error {
+  override name = 'Cifar10Error';
+  constructor(
+    /**
+     * 'missing': no files on disk and the network not allowed (or `tarball` does not exist); 'checksum': an archive
+     * (on disk or just downloaded) has another MD5 than expected; 'download': the download failed.
+     */
+    readonly code: 'missing' | 'checksum' | 'download',
+    /** What went wrong, naming the file or URL, without advice. */
+    readonly reason: string,
+    advice: string,
+  ) {
+    super(`cifar10: ${reason}. ${advice}`);
+  }
 }
 
 /** A data set in memory. */
@@ -133,11 +153,17 @@ export async function loadCifar10(options: LoadCifar10Options = {}): Promise<Cif
     const cached = join(dataDir, TARBALL_NAME);
     const tarball = options.tarball ? resolve(options.tarball) : existsSync(cached) ? cached : null;
     if (options.tarball && !existsSync(options.tarball)) {
-      throw new Error(`cifar10: tarball ${options.tarball} does not exist. ${offlineHelp(dataDir, md5)}`);
+      throw new Cifar10Error(
+        'missing',
+        `tarball ${options.tarball} does not exist`,
+        offlineHelp(dataDir, md5),
+      );
     }
     if (!tarball && options.download === false) {
-      throw new Error(
-        `cifar10: no CIFAR-10 files in ${dataDir} and download is false. ${offlineHelp(dataDir, md5)}`,
+      throw new Cifar10Error(
+        'missing',
+        `no CIFAR-10 files in ${dataDir} and download is false`,
+        offlineHelp(dataDir, md5),
       );
     }
     await mkdir(dataDir, { recursive: true });
@@ -149,9 +175,11 @@ export async function loadCifar10(options: LoadCifar10Options = {}): Promise<Cif
         if (md5) {
           const sum = await md5File(archive);
           if (sum !== md5.toLowerCase()) {
-            throw new Error(
-              `cifar10: checksum mismatch for ${archive}: MD5 ${sum}, expected ${md5}. The file is damaged or not ` +
-                `${TARBALL_NAME}: delete it and load again to download it, or pass md5: null to trust it.`,
+            throw new Cifar10Error(
+              'checksum',
+              `checksum mismatch for ${archive}: MD5 ${sum}, expected ${md5}`,
+              `The file is damaged or not ${TARBALL_NAME}: delete it and load again to download it, or pass ` +
+                'md5: null to trust it.',
             );
           }
         }
@@ -169,9 +197,17 @@ export async function loadCifar10(options: LoadCifar10Options = {}): Promise<Cif
             label: 'cifar10',
           });
         } catch (e) {
-          throw new Error(
-            `cifar10: could not download ${url}: ${e instanceof Error ? e.message : String(e)}. ` +
-              offlineHelp(dataDir, md5),
+          if (e instanceof ChecksumError) {
+            throw new Cifar10Error(
+              'checksum',
+              e.message,
+              'If the server (a mirror?) serves another file, pass its url and md5, or md5: null to skip the check.',
+            );
+          }
+          throw new Cifar10Error(
+            'download',
+            `could not download ${url}: ${e instanceof Error ? e.message : String(e)}`,
+            offlineHelp(dataDir, md5),
           );
         }
         archive = cached;
