@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { BACKENDS, type BackendName, BackendUnavailableError, selectBackend } from './backends.ts';
+import { BACKENDS, type BackendName, BackendUnavailableError, selectBackend } from '@skipnet/backend';
 import type { ReplicaData, ReplicaMemory } from './replica.ts';
 import { type BenchResult, GPU_REFERENCE, median, pytorchCpu, timeTrainingSteps } from './throughput.ts';
 

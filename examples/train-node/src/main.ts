@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { BackendUnavailableError, selectBackend } from '@skipnet/backend';
 import {
   type CifarDataset,
   type CifarSplit,
@@ -26,7 +27,6 @@ import {
   trainCh6,
 } from '@skipnet/trainer';
 import { CommanderError } from 'commander';
-import { BackendUnavailableError, selectBackend } from './backends.ts';
 import { parseOptions, type TrainOptions, UsageError } from './options.ts';
 
 /** Defaults of a run on the synthetic fallback: a few minutes on two cores, yet enough to see it learn. */

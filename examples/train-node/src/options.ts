@@ -1,5 +1,5 @@
+import { BACKENDS, type BackendName } from '@skipnet/backend';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { BACKENDS, type BackendName } from './backends.ts';
 
 export const MODELS = ['seed', 'cifar'] as const;
 export const DATASETS = ['auto', 'cifar10', 'synthetic'] as const;

@@ -2,10 +2,10 @@
 // gradients averaged with the other replicas through a SharedArrayBuffer, then the same SGD update everywhere.
 // A measurement, not a trainer: it answers whether replicas beat the threaded XNNPACK build on this machine.
 import { parentPort, workerData } from 'node:worker_threads';
+import { selectBackend } from '@skipnet/backend';
 import { seedResNet } from '@skipnet/resnet';
 import { SGD, softmaxCrossEntropy, xavierInit } from '@skipnet/trainer';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from './backends.ts';
 
 export interface ReplicaData {
   rank: number;

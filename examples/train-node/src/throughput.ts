@@ -3,10 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import type { BackendName } from '@skipnet/backend';
 import { seedResNet } from '@skipnet/resnet';
 import { SGD, trainStep, xavierInit } from '@skipnet/trainer';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from './backends.ts';
 
 /** Figures measured once on the GPU machine (NVIDIA H200, 2026-11), printed beside ours for scale. */
 export const GPU_REFERENCE = [

@@ -6,7 +6,7 @@ export {
 export {
   type SetupWebGPUOptions,
   setupWebGPU,
-  WEBGPU_INSTALL_HINT,
+  WEBGPU_BROWSER_HINT,
   type WebGPUInfo,
   WebGPUUnavailableError,
 } from './setup.ts';

@@ -1,25 +1,23 @@
 /// <reference types="@webgpu/types" />
 import * as tf from '@tensorflow/tfjs-core';
 
-/** How to find a WebGPU adapter in Node. */
+/** How to find a WebGPU adapter. */
 export interface SetupWebGPUOptions {
   /**
-   * Also accept a software adapter (Mesa's llvmpipe through Dawn's OpenGL ES backend) when no hardware adapter
-   * exists. It runs on the CPU and is far slower than the wasm backend: for tests of WebGPU code on machines
-   * without a GPU, not for training. Default false.
+   * Also accept a software adapter (SwiftShader in Chromium, Mesa's llvmpipe through Dawn's OpenGL ES backend in
+   * Node) when no hardware adapter exists. It runs on the CPU and is far slower than the wasm backend: for tests
+   * of WebGPU code on machines without a GPU, not for training. Default false.
    */
   allowSoftware?: boolean;
   /** Passed to `requestAdapter`. Default 'high-performance'. */
   powerPreference?: 'high-performance' | 'low-power';
-  /** Extra Dawn toggles for `create()` (for instance `enable-dawn-features=...`). */
-  dawnFlags?: string[];
 }
 
 /** What the `webgpu` tfjs backend now runs on. */
 export interface WebGPUInfo {
-  /** The adapter in words: vendor, architecture, device, description as Dawn reports them. */
+  /** The adapter in words: vendor, architecture, device, description as the browser or Dawn reports them. */
   adapter: string;
-  /** True for a CPU-emulated adapter (Mesa llvmpipe): correct but slow. */
+  /** True for a CPU-emulated adapter (SwiftShader, llvmpipe): correct but slow. */
   software: boolean;
   /** The limits tfjs asks the device for. */
   limits: {
@@ -41,31 +39,18 @@ export class WebGPUUnavailableError extends Error {
   }
 }
 
-export const WEBGPU_INSTALL_HINT =
-  'npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0; on Linux a Vulkan loader (apt-get install libvulkan1) and a GPU driver with Vulkan';
-const SOFTWARE_HINT =
-  'for a software adapter (tests only): apt-get install libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri, and pass allowSoftware';
+/** What a page needs for WebGPU. */
+export const WEBGPU_BROWSER_HINT =
+  'use a browser with WebGPU (Chrome or Edge 113+, Safari 26+) on a page served over https or from localhost';
+const SOFTWARE_BROWSER_HINT =
+  'a software adapter runs on the CPU, slower than the wasm backend; pass allowSoftware to take it anyway';
 
-type Dawn = { create(flags: string[]): GPU; globals: object };
 type TfjsWebGPU = {
   WebGPUBackend: new (device: GPUDevice, adapterInfo?: GPUAdapterInfo) => tf.KernelBackend;
 };
 
-// Literal specifiers, so that bundlers see (and a bundle carries) both modules.
-async function importOrExplain<T>(specifier: string, load: () => Promise<unknown>): Promise<T> {
-  try {
-    return (await load()) as T;
-  } catch (error) {
-    const e = error as { code?: string; message?: string };
-    const missing = e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND';
-    throw new WebGPUUnavailableError(
-      missing ? `${specifier} is not installed` : `${specifier} failed to load: ${e.message}`,
-      WEBGPU_INSTALL_HINT,
-    );
-  }
-}
-
-function describe(info: GPUAdapterInfo | undefined): string {
+/** The adapter in words, from what the browser or Dawn reports. */
+export function describeAdapter(info: GPUAdapterInfo | undefined): string {
   if (!info) return 'unknown adapter';
   const parts = [info.vendor, info.architecture, info.device, info.description].filter(
     (p) => p && p.length > 0,
@@ -73,55 +58,35 @@ function describe(info: GPUAdapterInfo | undefined): string {
   return parts.length > 0 ? parts.join(' ') : 'unnamed adapter';
 }
 
-async function findAdapter(dawn: Dawn, options: SetupWebGPUOptions) {
-  const powerPreference = options.powerPreference ?? 'high-performance';
-  const hardware = dawn.create(options.dawnFlags ?? []);
-  const adapter = await hardware.requestAdapter({ powerPreference });
-  if (adapter && !adapter.info.isFallbackAdapter) return { gpu: hardware, adapter, software: false };
-  if (!options.allowSoftware) {
-    throw new WebGPUUnavailableError(
-      'Dawn found no WebGPU adapter (no Vulkan loader, or no GPU driver with Vulkan)',
-      `${WEBGPU_INSTALL_HINT}\n  ${SOFTWARE_HINT}`,
-    );
-  }
-  // Mesa's EGL needs no display when asked for the surfaceless platform; it must be set before EGL starts.
-  process.env['EGL_PLATFORM'] ??= 'surfaceless';
-  const gl = dawn.create(['backend=opengles', ...(options.dawnFlags ?? [])]);
-  // The OpenGL ES backend only offers WebGPU's compatibility feature level.
-  const software = await gl.requestAdapter({
-    powerPreference,
-    featureLevel: 'compatibility',
-  } as GPURequestAdapterOptions);
-  if (!software) {
-    throw new WebGPUUnavailableError(
-      'Dawn found neither a hardware nor a software (OpenGL ES) adapter',
-      SOFTWARE_HINT,
-    );
-  }
-  return { gpu: gl, adapter: software, software: true };
-}
-
 let active: WebGPUInfo | undefined;
 
+/** The result of the first successful setup, which later calls return. */
+export function activeWebGPU(): WebGPUInfo | undefined {
+  return active;
+}
+
 /**
- * Starts Dawn (the `webgpu` package) in Node, finds an adapter, and registers tfjs's `webgpu` backend on a device
- * from it. Call once before `tf.setBackend('webgpu')`; later calls return the first result.
+ * The part of the setup every platform shares: a device on `adapter` with the limits tfjs asks for, and tfjs's
+ * `webgpu` backend registered on it.
  */
-export async function setupWebGPU(options: SetupWebGPUOptions = {}): Promise<WebGPUInfo> {
-  if (active) return active;
-  const dawn = await importOrExplain<Dawn>('webgpu', () => import('webgpu'));
-  // tfjs-backend-webgpu reads these constants (GPUBufferUsage, GPUMapMode, ...) from the global scope.
-  Object.assign(globalThis, dawn.globals);
-  const { gpu, adapter, software } = await findAdapter(dawn, options);
-  Object.defineProperty(globalThis, 'navigator', {
-    value: { ...((globalThis as { navigator?: object }).navigator ?? {}), gpu },
-    configurable: true,
-    writable: true,
-  });
-  const backendModule = await importOrExplain<TfjsWebGPU>(
-    '@tensorflow/tfjs-backend-webgpu',
-    () => import('@tensorflow/tfjs-backend-webgpu'),
-  );
+export async function startWebGPUBackend(
+  adapter: GPUAdapter,
+  software: boolean,
+  hint: string,
+): Promise<WebGPUInfo> {
+  let backendModule: TfjsWebGPU;
+  try {
+    backendModule = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as TfjsWebGPU;
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    const missing = e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND';
+    throw new WebGPUUnavailableError(
+      missing
+        ? '@tensorflow/tfjs-backend-webgpu is not installed'
+        : `@tensorflow/tfjs-backend-webgpu failed to load: ${e.message}`,
+      hint,
+    );
+  }
   const features = [...adapter.features] as string[];
   const limits = {
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
@@ -140,9 +105,52 @@ export async function setupWebGPU(options: SetupWebGPUOptions = {}): Promise<Web
     },
   });
   // Importing tfjs-backend-webgpu registers a factory that asks navigator.gpu for its own adapter; ours replaces
-  // it so the adapter found above (hardware, or software when allowed) is the one that runs.
+  // it so the adapter found here (hardware, or software when allowed) is the one that runs.
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => new backendModule.WebGPUBackend(device, adapter.info), 3);
-  active = { adapter: describe(adapter.info), software, limits, features };
+  active = { adapter: describeAdapter(adapter.info), software, limits, features };
   return active;
+}
+
+// Chromium reports SwiftShader as a fallback adapter; older builds only name it.
+function isSoftware(adapter: GPUAdapter): boolean {
+  return (
+    adapter.info.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(describeAdapter(adapter.info))
+  );
+}
+
+/**
+ * Finds the browser's WebGPU adapter (`navigator.gpu`) and registers tfjs's `webgpu` backend on a device from it.
+ * Call once before `tf.setBackend('webgpu')`; later calls return the first result. In Node the package's Node
+ * entry replaces this with the same function on Dawn.
+ */
+export async function setupWebGPU(options: SetupWebGPUOptions = {}): Promise<WebGPUInfo> {
+  if (active) return active;
+  const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (!gpu) {
+    const secure = (globalThis as { isSecureContext?: boolean }).isSecureContext;
+    throw new WebGPUUnavailableError(
+      secure === false
+        ? 'this page is not a secure context (WebGPU needs https or localhost)'
+        : 'this browser has no WebGPU (navigator.gpu is missing)',
+      WEBGPU_BROWSER_HINT,
+    );
+  }
+  const adapter = await gpu.requestAdapter({
+    powerPreference: options.powerPreference ?? 'high-performance',
+  });
+  if (!adapter) {
+    throw new WebGPUUnavailableError(
+      'the browser offers no WebGPU adapter (no supported GPU, a blocklisted driver, or WebGPU switched off)',
+      WEBGPU_BROWSER_HINT,
+    );
+  }
+  const software = isSoftware(adapter);
+  if (software && !options.allowSoftware) {
+    throw new WebGPUUnavailableError(
+      `the only WebGPU adapter is a software one (${describeAdapter(adapter.info)})`,
+      SOFTWARE_BROWSER_HINT,
+    );
+  }
+  return startWebGPUBackend(adapter, software, WEBGPU_BROWSER_HINT);
 }

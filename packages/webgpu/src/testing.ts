@@ -1,4 +1,5 @@
-import { setupWebGPU, type WebGPUInfo } from './setup.ts';
+import { setupWebGPU } from './setup.node.ts';
+import type { WebGPUInfo } from './setup.ts';
 
 /**
  * For test files: the WebGPU adapter of this machine, or why there is none. CI installs Mesa's software driver
