@@ -1,17 +1,15 @@
 // Runs in an empty npm project that installed the packed tarballs (CommonJS): trains two steps on wasm.
+const { selectBackend } = require('@skipnet/backend');
 const { loadSynthetic } = require('@skipnet/cifar10');
 const { readSafetensors, writeSafetensors } = require('@skipnet/nn');
 const { Residual } = require('@skipnet/residual');
 const { seedResNet } = require('@skipnet/resnet');
 const { SGD, trainStep, xavierInit } = require('@skipnet/trainer');
-const { registerTrainingKernels } = require('@skipnet/wasm-kernels');
 const webgpu = require('@skipnet/webgpu');
-require('@tensorflow/tfjs-backend-wasm');
 const tf = require('@tensorflow/tfjs-core');
 
 async function main() {
-  registerTrainingKernels();
-  await tf.setBackend('wasm');
+  await selectBackend('wasm', { threads: 1 }); // tfjs-backend-wasm with @skipnet/wasm-kernels' training kernels
   const data = await loadSynthetic({ trainSize: 16, testSize: 8, seed: 1 });
   const model = seedResNet({ widths: [4, 8, 8, 8], head: 'global' });
   xavierInit(model, 0);
