@@ -18,6 +18,7 @@ async function main() {
   const losses = [];
   for await (const { x, y } of data.train.batches({ batchSize: 8, normalize: { mean: 0.5, std: 0.5 } })) {
     losses.push((await trainStep(model, optimizer, x, y)).loss);
+    tf.dispose([x, y]);
   }
   const weights = readSafetensors(writeSafetensors(model.stateDict()));
   const block = new Residual({ inChannels: 4, outChannels: 8, stride: 2 });

@@ -17,6 +17,7 @@ const optimizer = new SGD(model.namedParameters(), { lr: 0.01 });
 const losses = [];
 for await (const { x, y } of data.train.batches({ batchSize: 8, normalize: { mean: 0.5, std: 0.5 } })) {
   losses.push((await trainStep(model, optimizer, x, y)).loss);
+  tf.dispose([x, y]);
 }
 const weights = readSafetensors(writeSafetensors(model.stateDict()));
 const block = new Residual({ inChannels: 4, outChannels: 8, stride: 2 });

@@ -2,7 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CIFAR10_CLASSES, IMAGE_BYTES } from './format.ts';
-import { type BatchOptions, CifarSplit } from './split.ts';
+import { type Batch, type BatchOptions, CifarSplit } from './split.ts';
 import { randomImages } from './test-utils.ts';
 import { horizontalFlip, randomCrop, resize, seedTransform } from './transforms.ts';
 
@@ -28,6 +28,7 @@ async function collect(options: BatchOptions) {
       y: b.y.dataSync() as Int32Array,
       indices: b.indices,
     });
+    tf.dispose([b.x, b.y]);
   }
   return out;
 }
@@ -51,6 +52,7 @@ describe('CifarSplit.batches', () => {
     for await (const b of split.batches({ batchSize: 4 })) {
       expect(b.x.dtype).toBe('float32');
       expect(b.y.dtype).toBe('int32');
+      tf.dispose([b.x, b.y]);
       break;
     }
   });
@@ -90,18 +92,22 @@ describe('CifarSplit.batches', () => {
     }
   });
 
-  it('keeps tf.memory().numTensors flat across an epoch and after a break', async () => {
+  it('hands each batch over: it stays valid until the caller disposes it, and nothing else is left', async () => {
     const before = tf.memory().numTensors;
-    let seen = 0;
+    const kept: Batch[] = [];
     for await (const b of split.batches({ batchSize: 8, ...seedTransform(), prefetch: 2 })) {
-      tf.mean(b.x).dispose();
-      expect(tf.memory().numTensors).toBe(before + 2);
-      seen++;
+      kept.push(b);
+      expect(tf.memory().numTensors).toBe(before + 2 * kept.length);
     }
-    expect(seen).toBe(7);
+    expect(kept.length).toBe(7);
+    // The iterator disposed none of them: the first batch is still readable after the loop.
+    expect(kept[0]!.x.isDisposed).toBe(false);
+    expect(kept[0]!.x.shape).toEqual([8, 96, 96, 3]);
+    for (const b of kept) tf.dispose([b.x, b.y]);
     expect(tf.memory().numTensors).toBe(before);
-    for await (const b of split.batches({ batchSize: 8 })) {
-      b.x.dispose();
+    // A break leaves the prefetched batches as plain arrays: only the batch taken is a tensor.
+    for await (const b of split.batches({ batchSize: 8, prefetch: 3 })) {
+      tf.dispose([b.x, b.y]);
       break;
     }
     expect(tf.memory().numTensors).toBe(before);

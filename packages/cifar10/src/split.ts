@@ -37,9 +37,10 @@ export interface BatchOptions {
  * One batch: `x` float32 NHWC `[n, height, width, 3]`, `y` int32 labels `[n]` (for one-hot:
  * `tf.oneHot(y, classNames.length)`), and the image indices within the split.
  *
- * The iterator owns the tensors: it disposes a batch when the next one is requested and when the loop ends
- * (also on `break` or a throw). Use them within the loop iteration; `tf.clone` what must outlive it. Disposing
- * them yourself is fine too.
+ * Ownership passes to you with each batch: dispose `x` and `y` when done with them (`tf.dispose([x, y])`), as
+ * `@skipnet/trainer`'s `trainCh6` does with every batch it takes. The iterator keeps no reference to a batch it has
+ * handed out, and a batch prepared ahead but never handed out (after a `break`) is not a tensor yet, so it leaks
+ * nothing.
  */
 export interface Batch {
   x: tf.Tensor4D;
@@ -138,7 +139,7 @@ export class CifarSplit {
   }
 
   /**
-   * One epoch of `{ x, y }` batches; see {@link Batch} for who disposes them. The same options (seed, epoch) give
+   * One epoch of `{ x, y }` batches, each yours to dispose (see {@link Batch}). The same options (seed, epoch) give
    * the same batches, whatever `prefetch` is.
    */
   async *batches(options: BatchOptions): AsyncGenerator<Batch, void, undefined> {
@@ -189,21 +190,14 @@ export class CifarSplit {
     };
     const pending: Promise<PreparedBatch>[] = [];
     let scheduled = 0;
-    let current: Batch | null = null;
-    try {
-      for (let b = 0; b < count; b++) {
-        while (scheduled < count && scheduled <= b + prefetch) pending.push(later(scheduled++));
-        const ready = await pending.shift()!;
-        if (current) disposeBatch(current);
-        current = {
-          x: tf.tensor4d(ready.x, ready.shape, 'float32'),
-          y: tf.tensor1d(ready.y, 'int32'),
-          indices: ready.indices,
-        };
-        yield current;
-      }
-    } finally {
-      if (current) disposeBatch(current);
+    for (let b = 0; b < count; b++) {
+      while (scheduled < count && scheduled <= b + prefetch) pending.push(later(scheduled++));
+      const ready = await pending.shift()!;
+      yield {
+        x: tf.tensor4d(ready.x, ready.shape, 'float32'),
+        y: tf.tensor1d(ready.y, 'int32'),
+        indices: ready.indices,
+      };
     }
   }
 
@@ -212,9 +206,4 @@ export class CifarSplit {
       throw new RangeError(`${this.dataset} ${this.name}: image index ${i} is outside 0..${this.length - 1}`);
     }
   }
-}
-
-function disposeBatch(b: Batch): void {
-  b.x.dispose();
-  b.y.dispose();
 }

@@ -2,7 +2,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixturesDir, randomImages, readSafetensorsFile } from './test-utils.ts';
-import { horizontalFlip, randomCrop, seedTransform, toFloat, transformToFloat } from './transforms.ts';
+import {
+  horizontalFlip,
+  type Normalize,
+  randomCrop,
+  resize,
+  seedTransform,
+  toFloat,
+  transformToFloat,
+} from './transforms.ts';
 
 describe('seed transform (PIL bilinear resize, /255, (x-0.5)/0.5)', () => {
   it('matches the PyTorch/PIL fixture resize/resize.safetensors', () => {
@@ -44,6 +52,47 @@ describe('seed transform (PIL bilinear resize, /255, (x-0.5)/0.5)', () => {
     expect([fused.height, fused.width]).toEqual([96, 96]);
     expect(Buffer.from(fused.data.buffer).equals(Buffer.from(want.slice().buffer))).toBe(true);
   });
+});
+
+describe('the fused resize + normalise path with per-channel statistics', () => {
+  // The usual CIFAR-10 statistics: three different means and stds, so a channel mix-up changes the floats.
+  const cifarStats: Normalize = {
+    mean: [0.4914, 0.4822, 0.4465],
+    std: [0.247, 0.2435, 0.2616],
+  };
+  const { images } = randomImages(3, 21);
+  const batch = { data: images, count: 3, height: 32, width: 32 };
+
+  /** (v / 255 − mean[c]) / std[c] in float32 steps, channel c = i mod 3 (HWC), written out element by element. */
+  function reference(bytes: Uint8Array, n: Normalize): Float32Array {
+    const f = Math.fround;
+    const pick = (v: Normalize['mean'], c: number) => (typeof v === 'number' ? v : v[c]!);
+    return Float32Array.from(bytes, (v, i) =>
+      f(f(f(v / 255) - f(pick(n.mean, i % 3))) / f(pick(n.std, i % 3))),
+    );
+  }
+
+  // 32 → 96 upscales with two taps per pixel (the fused two-tap loop); 32 → 20 and 32 → 45×24 take the
+  // general loop (more taps, and a width that is not a multiple of the table's row).
+  for (const [h, w] of [
+    [96, 96],
+    [20, 20],
+    [45, 24],
+  ] as const) {
+    it(`matches resize, then the per-channel formula, at ${h}×${w}`, () => {
+      const fused = transformToFloat(batch, [resize(h, w)], cifarStats, Math.random);
+      expect([fused.height, fused.width]).toEqual([h, w]);
+      const resized = resize(h, w).apply(batch, Math.random);
+      const want = reference(resized.data, cifarStats);
+      expect(fused.data.length).toBe(want.length);
+      const firstDifference = fused.data.findIndex((v, i) => v !== want[i]);
+      expect(firstDifference).toBe(-1);
+      // The unfused path (toFloat's own table) agrees too.
+      expect(Buffer.from(toFloat(resized.data, cifarStats).buffer).equals(Buffer.from(want.buffer))).toBe(
+        true,
+      );
+    });
+  }
 });
 
 describe('augmentation', () => {
