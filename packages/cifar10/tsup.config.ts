@@ -1,3 +1,4 @@
 import { skipnetTsup } from '../../tsup.shared.ts';
 
-export default skipnetTsup({ entry: ['src/index.ts'] });
+// index.ts is the platform-neutral core (browsers); index.node.ts adds the disk cache and the download.
+export default skipnetTsup({ entry: ['src/index.ts', 'src/index.node.ts'] });

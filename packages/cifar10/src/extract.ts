@@ -1,30 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
-import { isAbsolute, join, posix, relative, resolve, win32 } from 'node:path';
-import { type ReadEntry, x as untar } from 'tar';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { ArchiveError, readArchive } from './archive.ts';
 
 /** The folder the official archive unpacks to. */
 export const BATCHES_FOLDER = 'cifar-10-batches-bin';
 
-const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
-
 /**
- * Why an entry must not be written, or null. Only plain files and folders that stay inside the target folder are
- * allowed: `..`, absolute paths and links (a link could point a later entry outside) are path traversal.
- */
-function unsafeEntry(path: string, type: string, root: string): string | null {
-  if (!ALLOWED_TYPES.has(type)) return `it is a ${type} entry; only plain files and folders are allowed`;
-  if (isAbsolute(path) || posix.isAbsolute(path) || win32.isAbsolute(path)) return 'its path is absolute';
-  if (path.split(/[\\/]+/).includes('..')) return "its path contains '..'";
-  const rel = relative(root, resolve(root, path));
-  if (rel.startsWith('..') || isAbsolute(rel)) return 'its path escapes the target folder';
-  return null;
-}
-
-/**
- * Extracts a CIFAR `.tar.gz` (streamed by node-tar) into a private temporary folder inside `targetDir`, checks
- * every entry, then renames `cifar-10-batches-bin/` into place in one step, so a reader never sees half a folder.
+ * Extracts a CIFAR `.tar.gz` into a private temporary folder inside `targetDir`, through the same checked reader
+ * the browser uses ({@link readArchive}: links and paths outside the archive rejected, no entry larger than a
+ * CIFAR-10 file, no more than the archive holds in all), then renames `cifar-10-batches-bin/` into place in one
+ * step, so a reader never sees half a folder. Each entry is written and awaited before the next is read, so when
+ * extraction stops — finished or refused — nothing is still writing, and the temporary folder is removed whole.
  * Returns the extracted folder. If another process put the folder there first, theirs is kept.
  */
 export async function extractCifarTarball(tarball: string, targetDir: string): Promise<string> {
@@ -33,29 +22,20 @@ export async function extractCifarTarball(tarball: string, targetDir: string): P
   await mkdir(tmp);
   const final = join(targetDir, BATCHES_FOLDER);
   try {
-    let rejected: string | null = null;
     try {
-      await untar({
-        file: tarball,
-        cwd: tmp,
-        strict: true,
-        filter: (path: string, entry) => {
-          const type = (entry as ReadEntry).type ?? 'File';
-          const why = unsafeEntry(path, type, tmp);
-          if (why && !rejected) rejected = `entry '${path}' was rejected: ${why}`;
-          return why === null;
-        },
-      });
+      const bytes = Readable.toWeb(createReadStream(tarball)) as ReadableStream<Uint8Array>;
+      for await (const entry of readArchive(bytes, tarball)) {
+        const dest = join(tmp, entry.path);
+        await mkdir(dirname(dest), { recursive: true });
+        await writeFile(dest, entry.bytes);
+      }
     } catch (e) {
-      if (rejected) throw new Error(`${tarball}: ${rejected}`);
+      if (e instanceof ArchiveError && e.refused) {
+        throw new Error(`${e.message}. Nothing from this archive was kept; use the official archive.`);
+      }
       throw new Error(
-        `${tarball} is not a readable .tar.gz (${e instanceof Error ? e.message : String(e)}). Delete it and load ` +
-          `again to download a fresh copy, or pass another tarball.`,
-      );
-    }
-    if (rejected) {
-      throw new Error(
-        `${tarball}: ${rejected} (path traversal). Nothing from this archive was kept; use the official archive.`,
+        `${e instanceof Error ? e.message : String(e)}. Delete ${tarball} and load again to download a fresh ` +
+          `copy, or pass another tarball.`,
       );
     }
     const inner = join(tmp, BATCHES_FOLDER);

@@ -1,3 +1,16 @@
+// The platform-neutral core: runs in browsers and in Node. Node's entry (index.node.ts) adds the disk cache,
+// the download and the synthetic set on disk.
+export {
+  CIFAR10_MD5,
+  type CifarDataset,
+  type CifarFile,
+  type ReadCifarFilesOptions,
+  type ReadCifarTarballOptions,
+  readCifarFiles,
+  readCifarTarball,
+  type SubsetOptions,
+  type TarballSource,
+} from './dataset.ts';
 export {
   CIFAR10_CLASSES,
   decodeRecords,
@@ -6,18 +19,6 @@ export {
   IMAGE_SIZE,
   RECORD_BYTES,
 } from './format.ts';
-export {
-  CIFAR10_MD5,
-  CIFAR10_URL,
-  Cifar10Error,
-  type CifarDataset,
-  defaultDataDir,
-  type LoadCifar10Options,
-  loadCifar10,
-  readCifarFolder,
-  TARBALL_NAME,
-} from './load.ts';
-export type { ProgressMode } from './progress.ts';
 export { type Batch, type BatchOptions, CifarSplit, type Subset } from './split.ts';
 export {
   type LoadSyntheticOptions,
@@ -25,7 +26,6 @@ export {
   SYNTHETIC_CLASSES,
   SYNTHETIC_FOLDER,
   type SyntheticOptions,
-  writeSyntheticCifar,
 } from './synthetic.ts';
 export {
   horizontalFlip,

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_ENTRY_BYTES } from './archive.ts';
 import { CIFAR10_CLASSES, IMAGE_BYTES } from './format.ts';
 import { Cifar10Error, defaultDataDir, type LoadCifar10Options, loadCifar10, TARBALL_NAME } from './load.ts';
 import {
@@ -15,6 +16,7 @@ import {
   tinyCifar,
   tinyCifarTarGz,
   writeCifarFolder,
+  zerosTarGz,
 } from './test-utils.ts';
 
 let dir: string;
@@ -203,7 +205,46 @@ describe('loadCifar10 offline', () => {
     await writeFile(local, evil);
     await expect(
       loadCifar10(options({ dataDir: join(dir, 'd'), tarball: local, md5: null })),
-    ).rejects.toThrow(/SymbolicLink entry/);
+    ).rejects.toThrow(/symbolic link entry/);
+  });
+
+  it('refuses an entry larger than any CIFAR-10 file, naming it, and leaves nothing in dataDir', async () => {
+    // One record more than an official batch file: a gzip bomb's shape (megabytes unpacked from kilobytes).
+    const bomb = await zerosTarGz([
+      { name: 'cifar-10-batches-bin/data_batch_1.bin', size: MAX_ENTRY_BYTES + 3073 },
+    ]);
+    const local = join(dir, 'bomb.tar.gz');
+    await writeFile(local, bomb);
+    const data = join(dir, 'data');
+    await expect(loadCifar10(options({ dataDir: data, tarball: local, md5: null }))).rejects.toThrow(
+      /bomb\.tar\.gz: entry 'cifar-10-batches-bin\/data_batch_1\.bin' is 30,733,073 bytes, more than any file of CIFAR-10's archive \(30,730,000 bytes\).*Nothing from this archive was kept/,
+    );
+    expect((await readdir(data)).filter((n) => n !== '.lock')).toEqual([]);
+  });
+
+  it('stops an archive that unpacks to more than CIFAR-10 holds, after its writes, leaving nothing behind', async () => {
+    // Seven entries, each within the per-entry cap, 215 MB in all from under 1 MB: the extraction must stop at
+    // the total cap and remove its temporary folder only once nothing is writing into it.
+    const names = [
+      'data_batch_1',
+      'data_batch_2',
+      'data_batch_3',
+      'data_batch_4',
+      'data_batch_5',
+      'data_batch_6',
+      'test_batch',
+    ];
+    const bomb = await zerosTarGz(
+      names.map((n) => ({ name: `cifar-10-batches-bin/${n}.bin`, size: MAX_ENTRY_BYTES })),
+    );
+    expect(bomb.length).toBeLessThan(1_500_000);
+    const local = join(dir, 'bomb.tar.gz');
+    await writeFile(local, bomb);
+    const data = join(dir, 'data');
+    await expect(loadCifar10(options({ dataDir: data, tarball: local, md5: null }))).rejects.toThrow(
+      /bomb\.tar\.gz unpacks to more than 200,000,000 bytes.*decompression bomb.*Nothing from this archive was kept/,
+    );
+    expect((await readdir(data)).filter((n) => n !== '.lock')).toEqual([]);
   });
 
   it('checks the MD5 of a local tarball', async () => {

@@ -3,16 +3,14 @@ import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
+import { applySubset, CIFAR10_MD5, type CifarDataset, type CifarFile, readCifarFiles } from './dataset.ts';
 import { ChecksumError, download, md5File } from './download.ts';
 import { BATCHES_FOLDER, extractCifarTarball } from './extract.ts';
-import { countRecords, decodeRecords, IMAGE_BYTES } from './format.ts';
 import type { ProgressMode } from './progress.ts';
-import { CifarSplit, type Subset } from './split.ts';
+import type { Subset } from './split.ts';
 
 /** The official binary archive. */
 export const CIFAR10_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
-/** MD5 of the official archive (170,052,171 bytes). */
-export const CIFAR10_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
 /** File name of the archive in the cache folder. */
 export const TARBALL_NAME = 'cifar-10-binary.tar.gz';
 
@@ -60,17 +58,6 @@ export class Cifar10Error extends Error {
   ) {
     super(`cifar10: ${reason}. ${advice}`);
   }
-}
-
-/** A data set in memory. */
-export interface CifarDataset {
-  /** 'cifar10', or 'synthetic' for the built-in synthetic set (which is never CIFAR-10). */
-  name: 'cifar10' | 'synthetic';
-  /** The folder the files were read from, or null when made in memory. */
-  dir: string | null;
-  classNames: readonly string[];
-  train: CifarSplit;
-  test: CifarSplit;
 }
 
 /** The per-user cache folder: `$XDG_CACHE_HOME/skipnet/cifar10` or `~/.cache/skipnet/cifar10`. */
@@ -220,29 +207,15 @@ export async function loadCifar10(options: LoadCifar10Options = {}): Promise<Cif
   return applySubset(dataset, options.subset);
 }
 
-export function applySubset(dataset: CifarDataset, subset: LoadCifar10Options['subset']): CifarDataset {
-  if (!subset) return dataset;
-  return {
-    ...dataset,
-    train: subset.train === undefined ? dataset.train : dataset.train.subset(subset.train),
-    test: subset.test === undefined ? dataset.test : dataset.test.subset(subset.test),
-  };
-}
-
 /**
  * Reads a folder in the CIFAR-10 binary layout: `data_batch_<n>.bin` (train, in numeric order), `test_batch.bin`
- * and `batches.meta.txt` (one class name per line). A set whose class names all start with `synthetic-` is named
- * 'synthetic', so it can never pass for CIFAR-10.
+ * and `batches.meta.txt` (one class name per line), through {@link readCifarFiles}. A set whose class names all
+ * start with `synthetic-` is named 'synthetic', so it can never pass for CIFAR-10.
  */
 export async function readCifarFolder(folder: string): Promise<CifarDataset> {
   const names = await readdir(folder);
-  const trainFiles = names
-    .map((n) => ({ n, m: /^data_batch_(\d+)\.bin$/.exec(n) }))
-    .filter((f) => f.m)
-    .sort((a, b) => Number(a.m![1]) - Number(b.m![1]))
-    .map((f) => f.n);
   const missing = [
-    ...(trainFiles.length === 0 ? ['data_batch_1.bin … data_batch_5.bin'] : []),
+    ...(names.some((n) => /^data_batch_\d+\.bin$/.test(n)) ? [] : ['data_batch_1.bin … data_batch_5.bin']),
     ...['test_batch.bin', 'batches.meta.txt'].filter((n) => !names.includes(n)),
   ];
   if (missing.length > 0) {
@@ -251,35 +224,19 @@ export async function readCifarFolder(folder: string): Promise<CifarDataset> {
         `data_batch_5.bin, test_batch.bin and batches.meta.txt: delete the folder and load again to re-extract it.`,
     );
   }
-  const meta = await readFile(join(folder, 'batches.meta.txt'), 'utf8');
-  const classNames = meta
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0);
-  if (classNames.length === 0 || classNames.length > 256) {
-    throw new Error(
-      `cifar10: ${join(folder, 'batches.meta.txt')} should list 1–256 class names, one per line`,
-    );
+  const files: CifarFile[] = [];
+  for (const name of names) {
+    const path = join(folder, name);
+    const info = await stat(path);
+    if (!info.isFile()) continue;
+    files.push({
+      name,
+      size: info.size,
+      async arrayBuffer() {
+        const bytes = await readFile(path);
+        return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+      },
+    });
   }
-  const name = classNames.every((c) => c.startsWith('synthetic-')) ? 'synthetic' : 'cifar10';
-  const readSplit = async (split: 'train' | 'test', files: string[]) => {
-    const paths = files.map((f) => join(folder, f));
-    const counts: number[] = [];
-    for (const p of paths) counts.push(countRecords((await stat(p)).size, p));
-    const total = counts.reduce((a, b) => a + b, 0);
-    const images = new Uint8Array(total * IMAGE_BYTES);
-    const labels = new Uint8Array(total);
-    let offset = 0;
-    for (const p of paths) {
-      offset += decodeRecords(await readFile(p), p, classNames.length, images, labels, offset);
-    }
-    return new CifarSplit({ dataset: name, name: split, classNames, images, labels });
-  };
-  return {
-    name,
-    dir: folder,
-    classNames,
-    train: await readSplit('train', trainFiles),
-    test: await readSplit('test', ['test_batch.bin']),
-  };
+  return { ...(await readCifarFiles(files, { source: folder })), dir: folder };
 }

@@ -4,6 +4,9 @@ import { permutation, Rng } from './random.ts';
 import { type Normalize, type Transform, transformToFloat } from './transforms.ts';
 import { requirePositiveInteger } from './validate.ts';
 
+/** Runs `fn` as a new task after pending I/O: Node's setImmediate, a zero timeout in browsers. */
+const nextTask: (fn: () => void) => void = globalThis.setImmediate ?? ((fn) => setTimeout(fn, 0));
+
 /** The first `n` images, or the first `perClass` images of every class (in file order). */
 export type Subset = number | { perClass: number };
 
@@ -173,10 +176,10 @@ export class CifarSplit {
       );
       return { x: out.data, shape: [n, out.height, out.width, 3], y, indices };
     };
-    // Preparation runs from setImmediate, so it overlaps whatever the caller awaits (GPU work, data reads).
+    // Preparation runs as a task of its own, so it overlaps whatever the caller awaits (GPU work, data reads).
     const later = (b: number): Promise<PreparedBatch> => {
       const p = new Promise<PreparedBatch>((res, rej) =>
-        setImmediate(() => {
+        nextTask(() => {
           try {
             res(prepare(b));
           } catch (e) {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_BYTES, RECORD_BYTES } from './format.ts';
 import { loadCifar10 } from './load.ts';
-import { loadSynthetic, SYNTHETIC_CLASSES, syntheticRecords, writeSyntheticCifar } from './synthetic.ts';
+import { loadSynthetic, writeSyntheticCifar } from './synthetic.node.ts';
+import { SYNTHETIC_CLASSES, syntheticRecords } from './synthetic.ts';
 
 let dir: string;
 beforeAll(async () => {

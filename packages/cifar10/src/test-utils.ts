@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
 import { CIFAR10_CLASSES, encodeRecords, IMAGE_BYTES } from './format.ts';
 import { Rng } from './random.ts';
 
@@ -60,30 +60,65 @@ export interface TarEntry {
   linkname?: string;
 }
 
-/** A gzipped ustar archive written by hand, so tests can make entries no well-behaved tool would. */
-export function makeTarGz(entries: readonly TarEntry[]): Buffer {
+function tarHeader(e: { name: string; size: number; type?: string; linkname?: string }): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(e.name, 0, 100, 'utf8');
+  h.write(e.type === '5' ? '0000755\0' : '0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write(`${e.size.toString(8).padStart(11, '0')}\0`, 124);
+  h.write(`${(1_700_000_000).toString(8).padStart(11, '0')}\0`, 136);
+  h.fill(' ', 148, 156);
+  h.write(e.type ?? '0', 156);
+  h.write(e.linkname ?? '', 157, 100, 'utf8');
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  return h;
+}
+
+const padding = (size: number) => Buffer.alloc((512 - (size % 512)) % 512);
+
+/** An ustar archive written by hand, so tests can make entries no well-behaved tool would. */
+export function makeTar(entries: readonly TarEntry[]): Buffer {
   const blocks: Buffer[] = [];
   for (const e of entries) {
     const data = Buffer.from(e.data ?? '');
-    const h = Buffer.alloc(512);
-    h.write(e.name, 0, 100, 'utf8');
-    h.write(e.type === '5' ? '0000755\0' : '0000644\0', 100);
-    h.write('0000000\0', 108);
-    h.write('0000000\0', 116);
-    h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-    h.write(`${(1_700_000_000).toString(8).padStart(11, '0')}\0`, 136);
-    h.fill(' ', 148, 156);
-    h.write(e.type ?? '0', 156);
-    h.write(e.linkname ?? '', 157, 100, 'utf8');
-    h.write('ustar\0', 257);
-    h.write('00', 263);
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-    blocks.push(h, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+    blocks.push(tarHeader({ ...e, size: data.length }), data, padding(data.length));
   }
   blocks.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(blocks));
+  return Buffer.concat(blocks);
+}
+
+/** {@link makeTar}, gzipped. */
+export function makeTarGz(entries: readonly TarEntry[]): Buffer {
+  return gzipSync(makeTar(entries));
+}
+
+/**
+ * A gzip bomb: a `.tar.gz` of entries made of zeros, streamed through zlib so that hundreds of megabytes
+ * unpacked cost a few hundred milliseconds and about a megabyte of memory.
+ */
+export async function zerosTarGz(entries: readonly { name: string; size: number }[]): Promise<Buffer> {
+  const gzip = createGzip({ level: 1 });
+  const chunks: Buffer[] = [];
+  gzip.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise((r) => gzip.on('end', r));
+  const zeros = Buffer.alloc(1 << 20);
+  for (const e of entries) {
+    gzip.write(tarHeader(e));
+    for (let left = e.size; left > 0; left -= zeros.length) {
+      if (!gzip.write(zeros.subarray(0, Math.min(left, zeros.length)))) {
+        await new Promise((r) => gzip.once('drain', r));
+      }
+    }
+    gzip.write(padding(e.size));
+  }
+  gzip.end(Buffer.alloc(1024));
+  await done;
+  return Buffer.concat(chunks);
 }
 
 export interface TinyCifar {
