@@ -24,7 +24,10 @@ function streamOf(bytes: Uint8Array, chunk = 777): ReadableStream<Uint8Array> {
   return new ReadableStream({
     pull(controller) {
       if (at >= bytes.length) controller.close();
-      else controller.enqueue(bytes.slice(at, (at += chunk)));
+      else {
+        controller.enqueue(bytes.slice(at, at + chunk));
+        at += chunk;
+      }
     },
   });
 }
