@@ -1,10 +1,10 @@
 // Runs in an empty npm project that installed the packed tarballs (CommonJS): trains two steps on wasm.
 const { selectBackend } = require('@skipnet/backend');
 const { loadSynthetic } = require('@skipnet/cifar10');
-const { readSafetensors, writeSafetensors } = require('@skipnet/nn');
+const { init, readSafetensors, writeSafetensors } = require('@skipnet/nn');
 const { Residual } = require('@skipnet/residual');
 const { seedResNet } = require('@skipnet/resnet');
-const { SGD, trainStep, xavierInit } = require('@skipnet/trainer');
+const { SGD, trainStep } = require('@skipnet/trainer');
 const webgpu = require('@skipnet/webgpu');
 const tf = require('@tensorflow/tfjs-core');
 
@@ -12,7 +12,7 @@ async function main() {
   await selectBackend('wasm', { threads: 1 }); // tfjs-backend-wasm with @skipnet/wasm-kernels' training kernels
   const data = await loadSynthetic({ trainSize: 16, testSize: 8, seed: 1 });
   const model = seedResNet({ widths: [4, 8, 8, 8], head: 'global' });
-  xavierInit(model, 0);
+  init.xavierInit(model, { seed: 0 });
   model.train();
   const optimizer = new SGD(model.namedParameters(), { lr: 0.01 });
   const losses = [];

@@ -1,17 +1,17 @@
 // Runs in an empty npm project that installed the packed tarballs (ESM): trains two steps on wasm.
 import { selectBackend } from '@skipnet/backend';
 import { loadSynthetic } from '@skipnet/cifar10';
-import { readSafetensors, writeSafetensors } from '@skipnet/nn';
+import { init, readSafetensors, writeSafetensors } from '@skipnet/nn';
 import { Residual } from '@skipnet/residual';
 import { seedResNet } from '@skipnet/resnet';
-import { SGD, trainStep, xavierInit } from '@skipnet/trainer';
+import { SGD, trainStep } from '@skipnet/trainer';
 import * as webgpu from '@skipnet/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 
 await selectBackend('wasm', { threads: 1 }); // tfjs-backend-wasm with @skipnet/wasm-kernels' training kernels
 const data = await loadSynthetic({ trainSize: 16, testSize: 8, seed: 1 });
 const model = seedResNet({ widths: [4, 8, 8, 8], head: 'global' });
-xavierInit(model, 0);
+init.xavierInit(model, { seed: 0 });
 model.train();
 const optimizer = new SGD(model.namedParameters(), { lr: 0.01 });
 const losses = [];

@@ -2,16 +2,17 @@
 // The check that runs on the GPU machine (scripts/gpu-check.sh): the adapter, parity with PyTorch on webgpu,
 // training throughput at batch 64 and 256 beside the stock and PyTorch figures, and where a step's time goes.
 import { parseArgs } from 'node:util';
+import { init } from '@skipnet/nn';
 import { seedResNet } from '@skipnet/resnet';
 import { formatParity, replaySeedFixture, summarizeParity } from '@skipnet/resnet/parity';
-import { SGD, trainStep, xavierInit } from '@skipnet/trainer';
+import { SGD, trainStep } from '@skipnet/trainer';
 import { type FilterGradientMethod, registerWebGPUTrainingKernels, setupWebGPU } from '@skipnet/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { GPU_REFERENCE, timeTrainingSteps } from './throughput.ts';
 
 async function profileStep(batch: number): Promise<string[]> {
   const model = seedResNet();
-  xavierInit(model, 0);
+  init.xavierInit(model, { seed: 0 });
   model.train();
   const optimizer = new SGD(model.namedParameters(), { lr: 0.01 });
   const x = tf.randomNormal([batch, 96, 96, 3]);

@@ -3,8 +3,9 @@
 // A measurement, not a trainer: it answers whether replicas beat the threaded XNNPACK build on this machine.
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend } from '@skipnet/backend';
+import { init } from '@skipnet/nn';
 import { seedResNet } from '@skipnet/resnet';
-import { SGD, softmaxCrossEntropy, xavierInit } from '@skipnet/trainer';
+import { SGD, softmaxCrossEntropy } from '@skipnet/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 
 export interface ReplicaData {
@@ -42,7 +43,9 @@ function barrier(): void {
 
 await selectBackend('wasm');
 const model = seedResNet(imageSize === 96 ? {} : { head: 'global' });
-xavierInit(model, 0); // the same seed everywhere: identical replicas
+// The same seed everywhere, biases included: identical replicas.
+init.resetParameters(model, { seed: 0 });
+init.xavierInit(model, { seed: 0 });
 model.train();
 const params = model.namedParameters();
 const optimizer = new SGD(params, { lr: 0.01 });

@@ -4,8 +4,9 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { BackendName } from '@skipnet/backend';
+import { init } from '@skipnet/nn';
 import { seedResNet } from '@skipnet/resnet';
-import { SGD, trainStep, xavierInit } from '@skipnet/trainer';
+import { SGD, trainStep } from '@skipnet/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Figures measured once on the GPU machine (NVIDIA H200, 2026-11), printed beside ours for scale. */
@@ -48,7 +49,7 @@ export async function timeTrainingSteps(options: {
     ...(options.widths ? { widths: options.widths } : {}),
     ...(imageSize === 96 ? {} : { head: 'global' as const }),
   });
-  xavierInit(model, 0);
+  init.xavierInit(model, { seed: 0 });
   model.train();
   const optimizer = new SGD(model.namedParameters(), { lr: 0.01 });
   const x = tf.randomNormal([batch, imageSize, imageSize, 3], 0, 1, 'float32', 1);

@@ -4,8 +4,8 @@ import { registerGradients } from './gradients.ts';
 registerGradients();
 
 export { registerGradients } from './gradients.ts';
-export type { KaimingOptions, Nonlinearity, Seeded } from './init.ts';
 export * as init from './init.ts';
+export type { KaimingOptions, Nonlinearity, Seeded } from './initializers.ts';
 export {
   AdaptiveAvgPool2d,
   type AdaptiveAvgPool2dArgs,

@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init } from './index.ts';
+import { BatchNorm2d, Conv2d, init, Linear, type Module, Sequential } from './index.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -65,5 +65,86 @@ describe('init', () => {
     expect(stats(v).mean).toBeCloseTo(1, 1);
     expect(tf.memory().numTensors).toBe(start);
     v.dispose();
+  });
+});
+
+/** Two convolutions of one shape (so per-layer streams can be told apart), a BatchNorm and a Linear with bias. */
+function smallNet(): Sequential {
+  return new Sequential(
+    new Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3 }),
+    new BatchNorm2d({ numFeatures: 4 }),
+    new Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 3 }),
+    new Linear({ inFeatures: 4, outFeatures: 2 }),
+  );
+}
+
+function values(model: Module): Record<string, number[]> {
+  const state = model.stateDict();
+  const out = Object.fromEntries(Object.entries(state).map(([k, t]) => [k, Array.from(t.dataSync())]));
+  tf.dispose(Object.values(state));
+  return out;
+}
+
+describe('model walks', () => {
+  it("xavierInit is d2l's init: Xavier-uniform on every Conv2d and Linear weight, nothing else", () => {
+    const model = smallNet();
+    const before = values(model);
+    init.xavierInit(model, { seed: 7 });
+    const after = values(model);
+    for (const [name, fans] of [
+      ['0.weight', 3 * 9 + 4 * 9],
+      ['2.weight', 4 * 9 + 4 * 9],
+      ['3.weight', 4 + 2],
+    ] as const) {
+      const bound = Math.sqrt(6 / fans);
+      expect(Math.max(...after[name]!.map(Math.abs)), name).toBeLessThanOrEqual(bound);
+      expect(after[name], name).not.toEqual(before[name]);
+    }
+    for (const name of ['0.bias', '1.weight', '1.bias', '1.running_var', '2.bias', '3.bias']) {
+      expect(after[name], name).toEqual(before[name]);
+    }
+    expect(after['2.weight']!.slice(0, 9)).not.toEqual(after['0.weight']!.slice(0, 9));
+    model.dispose();
+  });
+
+  it('the same seed gives the same model, biases included; another seed another one', () => {
+    // Built without seeds: the constructors draw at random, the seeded walks must replace every draw.
+    const models = [smallNet(), smallNet(), smallNet()];
+    models.forEach((model, i) => {
+      init.resetParameters(model, { seed: i < 2 ? 1 : 2 });
+      init.xavierInit(model, { seed: i < 2 ? 1 : 2 });
+    });
+    const [a, b, c] = models.map(values);
+    expect(b).toEqual(a);
+    for (const name of ['0.weight', '0.bias', '2.bias', '3.weight', '3.bias']) {
+      expect(c![name], name).not.toEqual(a![name]);
+    }
+    for (const model of models) model.dispose();
+  });
+
+  it("resetParameters redraws PyTorch's defaults and resets BatchNorm, leaving other layers' streams alone", () => {
+    const model = smallNet();
+    init.resetParameters(model, { seed: 3 });
+    const first = values(model);
+    // PyTorch's default bounds: weight gain*sqrt(3/fanIn) with a = sqrt(5) is 1/sqrt(fanIn), bias 1/sqrt(fanIn).
+    expect(Math.max(...first['0.weight']!.map(Math.abs))).toBeLessThanOrEqual(1 / Math.sqrt(27));
+    expect(Math.max(...first['0.bias']!.map(Math.abs))).toBeLessThanOrEqual(1 / Math.sqrt(27));
+    const bn = model.at(1) as BatchNorm2d;
+    bn.train();
+    tf.tidy(() => bn.forward(tf.randomNormal([2, 3, 3, 4], 5, 2, 'float32', 1)));
+    init.constant(bn.weight!, 9);
+    init.zeros((model.at(3) as Linear).weight);
+    init.resetParameters(model, { seed: 3 });
+    expect(values(model)).toEqual(first);
+    expect(first['1.running_mean']).toEqual([0, 0, 0, 0]);
+    expect(first['1.num_batches_tracked']).toEqual([0]);
+
+    // A layer added at the end leaves the others' values: each module's stream comes from the seed and its path.
+    const longer = new Sequential(...smallNet().layers, new Linear({ inFeatures: 2, outFeatures: 2 }));
+    init.resetParameters(longer, { seed: 3 });
+    const extended = values(longer);
+    for (const name of Object.keys(first)) expect(extended[name], name).toEqual(first[name]);
+    model.dispose();
+    longer.dispose();
   });
 });

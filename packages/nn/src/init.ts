@@ -1,114 +1,51 @@
-import * as tf from '@tensorflow/tfjs-core';
+// The `init` namespace: the tensor initialisers of `torch.nn.init`, and the walks that apply them to a whole model.
 
-/** The non-linearity a gain is computed for, as in `torch.nn.init.calculate_gain`. */
-export type Nonlinearity = 'linear' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu';
+import { type Seeded, xavierUniform } from './initializers.ts';
+import { Conv2d, Linear } from './layers.ts';
+import type { Module } from './module.ts';
 
-/** Seeds a draw; without one, each call draws differently. */
-export interface Seeded {
-  seed?: number;
+export * from './initializers.ts';
+
+/**
+ * The seed of the module at `path` when a whole model draws from one `seed`: FNV-1a of both, so that every
+ * module gets its own stream (two layers of the same shape differ), and adding a layer leaves the others' values
+ * as they were.
+ */
+function moduleSeed(seed: number, path: string): number {
+  let hash = 0x811c9dc5;
+  for (const char of `${seed}\u0000${path}`) {
+    hash = Math.imul(hash ^ (char.codePointAt(0) as number), 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+function seedOf(options: Seeded, path: string): number | undefined {
+  return options.seed === undefined ? undefined : moduleSeed(options.seed, path);
 }
 
 /**
- * Fan-in and fan-out of a weight in skipnet's internal layouts: conv HWIO [kh, kw, in, out] and
- * linear [in, out]. Equal to PyTorch's `_calculate_fan_in_and_fan_out` on the OIHW / [out, in] forms.
+ * Every layer of `model` redraws its parameters as its constructor did (PyTorch's `reset_parameters` on each
+ * module: kaiming-uniform weights and uniform biases for Conv2d and Linear, ones, zeros and fresh running statistics
+ * for BatchNorm2d). With `seed`, every parameter follows it: two models of the same architecture reset with the
+ * same seed are identical, whatever happened before. Modules of your own redraw theirs by overriding
+ * {@link Module.resetParameters}.
  */
-export function calculateFans(shape: readonly number[]): { fanIn: number; fanOut: number } {
-  if (shape.length < 2) {
-    throw new Error(
-      `Fan in and fan out need a weight of at least 2 dimensions, got shape [${shape.join(', ')}]`,
-    );
+export function resetParameters(model: Module, options: Seeded = {}): void {
+  for (const [path, module] of model.namedModules()) {
+    module.resetParameters({ seed: seedOf(options, path) });
   }
-  const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
-  return {
-    fanIn: (shape.at(-2) as number) * receptive,
-    fanOut: (shape.at(-1) as number) * receptive,
-  };
 }
 
-/** `torch.nn.init.calculate_gain`. `param` is the negative slope for leaky_relu (default 0.01). */
-export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
-  switch (nonlinearity) {
-    case 'linear':
-    case 'conv2d':
-    case 'sigmoid':
-      return 1;
-    case 'tanh':
-      return 5 / 3;
-    case 'relu':
-      return Math.SQRT2;
-    case 'leaky_relu': {
-      const slope = param ?? 0.01;
-      return Math.sqrt(2 / (1 + slope * slope));
+/**
+ * d2l's initialisation (`train_ch6`'s `init_weights`): Xavier-uniform with gain 1 on the weight of every Conv2d and
+ * Linear in `model`; biases and BatchNorm keep their values. With `seed` each weight draws from its own stream
+ * derived from the seed and the module's path. For a model whose biases follow the seed as well, reset it first:
+ * `init.resetParameters(model, { seed }); init.xavierInit(model, { seed })`.
+ */
+export function xavierInit(model: Module, options: Seeded = {}): void {
+  for (const [path, module] of model.namedModules()) {
+    if (module instanceof Conv2d || module instanceof Linear) {
+      xavierUniform(module.weight, { gain: 1, seed: seedOf(options, path) });
     }
   }
-}
-
-function fill(v: tf.Variable, make: () => tf.Tensor): void {
-  tf.tidy(() => {
-    const value = make();
-    v.assign(value.dtype === v.dtype ? value : tf.cast(value, v.dtype));
-  });
-}
-
-/** Uniform on [low, high) (defaults 0, 1). */
-export function uniform(v: tf.Variable, options: { low?: number; high?: number } & Seeded = {}): void {
-  fill(v, () => tf.randomUniform(v.shape, options.low ?? 0, options.high ?? 1, 'float32', options.seed));
-}
-
-/** Normal with `mean` and `std` (defaults 0, 1). */
-export function normal(v: tf.Variable, options: { mean?: number; std?: number } & Seeded = {}): void {
-  fill(v, () => tf.randomNormal(v.shape, options.mean ?? 0, options.std ?? 1, 'float32', options.seed));
-}
-
-/** Every element `value`. */
-export function constant(v: tf.Variable, value: number): void {
-  fill(v, () => tf.fill(v.shape, value, v.dtype));
-}
-
-export function zeros(v: tf.Variable): void {
-  constant(v, 0);
-}
-
-export function ones(v: tf.Variable): void {
-  constant(v, 1);
-}
-
-/** Glorot: U(-b, b), b = gain * sqrt(6 / (fanIn + fanOut)); what d2l's `train_ch6` applies to conv and linear weights. */
-export function xavierUniform(v: tf.Variable, options: { gain?: number } & Seeded = {}): void {
-  const { fanIn, fanOut } = calculateFans(v.shape);
-  const bound = (options.gain ?? 1) * Math.sqrt(6 / (fanIn + fanOut));
-  uniform(v, { low: -bound, high: bound, seed: options.seed });
-}
-
-/** Glorot normal: N(0, std), std = gain * sqrt(2 / (fanIn + fanOut)). */
-export function xavierNormal(v: tf.Variable, options: { gain?: number } & Seeded = {}): void {
-  const { fanIn, fanOut } = calculateFans(v.shape);
-  normal(v, { std: (options.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut)), seed: options.seed });
-}
-
-/** Options of the He initialisers, as in `torch.nn.init.kaiming_*_`. */
-export interface KaimingOptions extends Seeded {
-  /** Negative slope of the leaky ReLU after this layer (used with 'leaky_relu'). Default 0. */
-  a?: number;
-  /** Keep the variance of the activations ('fanIn', default) or of the gradients ('fanOut'). */
-  mode?: 'fanIn' | 'fanOut';
-  /** Default 'leaky_relu' (with a = 0 that is ReLU's gain), like PyTorch. */
-  nonlinearity?: Nonlinearity;
-}
-
-function kaimingStd(v: tf.Variable, options: KaimingOptions): number {
-  const fans = calculateFans(v.shape);
-  const fan = options.mode === 'fanOut' ? fans.fanOut : fans.fanIn;
-  return calculateGain(options.nonlinearity ?? 'leaky_relu', options.a ?? 0) / Math.sqrt(fan);
-}
-
-/** He normal: N(0, std), std = gain / sqrt(fan). */
-export function kaimingNormal(v: tf.Variable, options: KaimingOptions = {}): void {
-  normal(v, { std: kaimingStd(v, options), seed: options.seed });
-}
-
-/** He uniform: U(-b, b), b = gain * sqrt(3 / fan). With a = sqrt(5) it is PyTorch's default for Conv2d and Linear. */
-export function kaimingUniform(v: tf.Variable, options: KaimingOptions = {}): void {
-  const bound = Math.sqrt(3) * kaimingStd(v, options);
-  uniform(v, { low: -bound, high: bound, seed: options.seed });
 }

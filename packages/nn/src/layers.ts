@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { batchNormTraining } from './batch-norm.ts';
-import { kaimingUniform, uniform } from './init.ts';
+import { calculateFans, kaimingUniform, ones, type Seeded, uniform, zeros } from './initializers.ts';
 import { Module } from './module.ts';
 
 const CONV_TO_TORCH = [3, 2, 0, 1]; // HWIO -> OIHW
@@ -50,6 +50,18 @@ function padImage(x: tf.Tensor4D, [ph, pw]: [number, number], value: number): tf
     ],
     value,
   );
+}
+
+/**
+ * PyTorch's `reset_parameters` of Conv2d and Linear: kaiming uniform with a = sqrt(5) on the weight, and the bias
+ * U(-b, b) with b = 1/sqrt(fanIn). The bias draws from `seed + 1`, so one seed makes both.
+ */
+function resetAffine(weight: tf.Variable, bias: tf.Variable | null, { seed }: Seeded): void {
+  kaimingUniform(weight, { a: Math.sqrt(5), seed });
+  if (bias) {
+    const bound = 1 / Math.sqrt(calculateFans(weight.shape).fanIn);
+    uniform(bias, { low: -bound, high: bound, seed: seed === undefined ? undefined : seed + 1 });
+  }
 }
 
 function checkWindow(layer: string, x: tf.Tensor, kernel: [number, number], padding: [number, number]): void {
@@ -103,19 +115,16 @@ export class Conv2d extends Module {
       variable(() => tf.zeros([kh, kw, this.inChannels, this.outChannels]), true),
       { toTorch: CONV_TO_TORCH },
     );
-    kaimingUniform(this.weight, { a: Math.sqrt(5), seed: args.seed });
-    const bound = 1 / Math.sqrt(this.inChannels * kh * kw);
     this.bias = this.registerParameter(
       'bias',
       args.bias === false ? null : variable(() => tf.zeros([this.outChannels]), true),
     );
-    if (this.bias) {
-      uniform(this.bias, {
-        low: -bound,
-        high: bound,
-        seed: args.seed === undefined ? undefined : args.seed + 1,
-      });
-    }
+    this.resetParameters({ seed: args.seed });
+  }
+
+  /** PyTorch's default: kaiming uniform (a = sqrt(5)) weight, bias U(-1/sqrt(fanIn), 1/sqrt(fanIn)). */
+  override resetParameters(options: Seeded = {}): void {
+    resetAffine(this.weight, this.bias, options);
   }
 
   forward(x: tf.Tensor): tf.Tensor4D {
@@ -182,6 +191,15 @@ export class BatchNorm2d extends Module {
       'num_batches_tracked',
       variable(() => tf.scalar(0, 'int32'), false),
     );
+  }
+
+  /** PyTorch's `reset_parameters`: running mean 0, variance 1, count 0; weight 1, bias 0. Nothing is random. */
+  override resetParameters(): void {
+    zeros(this.runningMean);
+    ones(this.runningVar);
+    zeros(this.numBatchesTracked);
+    if (this.weight) ones(this.weight);
+    if (this.bias) zeros(this.bias);
   }
 
   forward(x: tf.Tensor): tf.Tensor4D {
@@ -251,23 +269,18 @@ export class Linear extends Module {
     this.weight = this.registerParameter(
       'weight',
       variable(() => tf.zeros([this.inFeatures, this.outFeatures]), true),
-      {
-        toTorch: LINEAR_TO_TORCH,
-      },
+      { toTorch: LINEAR_TO_TORCH },
     );
-    kaimingUniform(this.weight, { a: Math.sqrt(5), seed: args.seed });
-    const bound = 1 / Math.sqrt(this.inFeatures);
     this.bias = this.registerParameter(
       'bias',
       args.bias === false ? null : variable(() => tf.zeros([this.outFeatures]), true),
     );
-    if (this.bias) {
-      uniform(this.bias, {
-        low: -bound,
-        high: bound,
-        seed: args.seed === undefined ? undefined : args.seed + 1,
-      });
-    }
+    this.resetParameters({ seed: args.seed });
+  }
+
+  /** PyTorch's default: kaiming uniform (a = sqrt(5)) weight, bias U(-1/sqrt(in), 1/sqrt(in)). */
+  override resetParameters(options: Seeded = {}): void {
+    resetAffine(this.weight, this.bias, options);
   }
 
   forward(x: tf.Tensor): tf.Tensor2D {

@@ -166,4 +166,29 @@ describe('Module', () => {
     m.dispose();
     expect(tf.memory().numTensors).toBe(start);
   });
+
+  it('weightsLoaded says whether loadStateDict wrote into the tree, on the root and on each loaded branch', () => {
+    const source = model();
+    const state = source.stateDict();
+    const target = model();
+    expect(target.weightsLoaded).toBe(false);
+    expect(() => target.loadStateDict({ ...state, extra: state['0.bn1.weight']! })).toThrow(/unexpected/);
+    expect(target.weightsLoaded).toBe(false); // a refused load writes nothing
+    const block = Object.fromEntries(
+      Object.entries(state)
+        .filter(([k]) => k.startsWith('2.'))
+        .map(([k, t]) => [k, t]),
+    );
+    target.loadStateDict(block, { strict: false });
+    expect(target.weightsLoaded).toBe(true);
+    const branch = (name: string) => target.namedModules().find(([n]) => n === name)![1];
+    expect(branch('2').weightsLoaded).toBe(true);
+    expect(branch('2.0.conv1').weightsLoaded).toBe(true);
+    expect(branch('0').weightsLoaded).toBe(false);
+    const whole = model();
+    whole.loadStateDict(state);
+    expect(whole.weightsLoaded).toBe(true);
+    tf.dispose(Object.values(state));
+    for (const m of [source, target, whole]) m.dispose();
+  });
 });

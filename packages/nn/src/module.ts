@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { Seeded } from './initializers.ts';
 
 /**
  * How a tensor is stored inside skipnet compared with PyTorch: `toTorch` is the permutation that
@@ -50,6 +51,8 @@ export abstract class Module {
   private readonly params = new Map<string, Entry | null>();
   private readonly buffers = new Map<string, Entry>();
   private readonly modules = new Map<string, Module>();
+  /** Set when {@link loadStateDict} writes into one of this module's own parameters or buffers. */
+  private loaded = false;
 
   /** Runs the module on `x` (NHWC for images). Pure in the parameters; BatchNorm updates its running statistics in training mode. */
   abstract forward(x: tf.Tensor): tf.Tensor;
@@ -102,6 +105,22 @@ export abstract class Module {
   /** Evaluation mode (BatchNorm uses its running statistics): `train(false)`. */
   eval(): this {
     return this.train(false);
+  }
+
+  /**
+   * Redraws this module's own parameters (not its children's) as its constructor did, like PyTorch's
+   * `reset_parameters`. Layers with parameters override it; a module of your own that registers parameters
+   * overrides it too, so that `init.resetParameters(model, { seed })` reaches them. Here: nothing to reset.
+   */
+  resetParameters(_options: Seeded = {}): void {}
+
+  /**
+   * Whether {@link loadStateDict} has written weights into this module or any module below it: a model that
+   * loaded PyTorch weights or a checkpoint says so, and a trainer keeps those weights instead of initialising them.
+   * A load that fails writes nothing and leaves this as it was.
+   */
+  get weightsLoaded(): boolean {
+    return this.namedModules().some(([, module]) => module.loaded);
   }
 
   /** Calls `fn` on every descendant (children first) and then on this module, like `torch.nn.Module.apply`. */
@@ -157,13 +176,13 @@ export abstract class Module {
   }
 
   /** Parameters then buffers of each module, module by module, like PyTorch's `state_dict` order. */
-  private stateEntries(): Array<[string, Entry]> {
-    const out: Array<[string, Entry]> = [];
+  private stateEntries(): Array<[string, Entry & { owner: Module }]> {
+    const out: Array<[string, Entry & { owner: Module }]> = [];
     for (const [prefix, module] of this.namedModules()) {
       const own = [...module.params, ...module.buffers];
       for (const [name, entry] of own) {
         if (entry !== null) {
-          out.push([prefix === '' ? name : `${prefix}.${name}`, entry]);
+          out.push([prefix === '' ? name : `${prefix}.${name}`, { ...entry, owner: module }]);
         }
       }
     }
@@ -185,7 +204,8 @@ export abstract class Module {
   /**
    * Copies `tensors` (PyTorch names and layouts, e.g. from `readSafetensors`) into the parameters
    * and buffers. Checks everything first and throws one error listing the missing, unexpected and
-   * mis-shaped keys, so nothing is half-loaded. The given tensors stay the caller's.
+   * mis-shaped keys, so nothing is half-loaded. The given tensors stay the caller's. Afterwards
+   * {@link weightsLoaded} is true here and on every module that received a tensor.
    */
   loadStateDict(tensors: Record<string, tf.Tensor>, options: LoadStateDictOptions = {}): void {
     const strict = options.strict ?? true;
@@ -211,13 +231,14 @@ export abstract class Module {
           (strict && misShaped.length === 0 ? ' Pass { strict: false } to load a subset.' : ''),
       );
     }
-    for (const [name, { tensor, layout }] of entries) {
+    for (const [name, { tensor, layout, owner }] of entries) {
       const given = tensors[name];
       if (!given) continue;
       tf.tidy(() => {
         const cast = given.dtype === tensor.dtype ? given : tf.cast(given, tensor.dtype);
         tensor.assign(layout.toTorch ? tf.transpose(cast, invert(layout.toTorch)) : tf.clone(cast));
       });
+      owner.loaded = true;
     }
   }
 

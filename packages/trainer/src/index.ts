@@ -52,5 +52,4 @@ export {
   trainCh6,
   trainStep,
   writeReports,
-  xavierInit,
 } from './train.ts';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Conv2d, init, Linear, type Module } from '@skipnet/nn';
+import { init, type Module } from '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainCallbacks } from './callbacks.ts';
 import { latestCheckpoint, loadCheckpoint, type RunState, saveCheckpoint } from './checkpoint.ts';
@@ -45,7 +45,7 @@ export interface TrainOptions {
   schedule?: LRSchedule;
   /** d2l's Xavier-uniform init of every Conv2d and Linear weight before training ('xavier', default), or 'none'. Never on resume. */
   init?: 'xavier' | 'none';
-  /** Seeds the init (parameter i gets `seed + i`) and is saved with checkpoints. Default: unseeded. */
+  /** Seeds the init (`init.xavierInit` of `@skipnet/nn`) and is saved with checkpoints. Default: unseeded. */
   seed?: number;
   /** Name of the device in the final line (d2l prints `cuda:0`). Default `tf.getBackend()`. */
   device?: string;
@@ -183,16 +183,6 @@ export async function evaluateAccuracy(model: Module, batches: Batches): Promise
   return correct / total;
 }
 
-/** d2l's init: Xavier-uniform (gain 1) on every Conv2d and Linear weight; biases and BatchNorm keep theirs. */
-export function xavierInit(model: Module, seed?: number): void {
-  let i = 0;
-  model.apply((m) => {
-    if (m instanceof Conv2d || m instanceof Linear) {
-      init.xavierUniform(m.weight, { gain: 1, seed: seed === undefined ? undefined : seed + i++ });
-    }
-  });
-}
-
 const sourceOf = (input: DataInput): DataSource => (typeof input === 'function' ? { batches: input } : input);
 const now = () => performance.now() / 1000;
 
@@ -240,7 +230,7 @@ export async function trainCh6(
   let resumedFrom: string | null = null;
   if (options.resume && outDir) resumedFrom = await latestCheckpoint(outDir);
   if (resumedFrom) state = await loadCheckpoint(resumedFrom, { model, optimizer });
-  else if ((options.init ?? 'xavier') === 'xavier') xavierInit(model, options.seed);
+  else if ((options.init ?? 'xavier') === 'xavier') init.xavierInit(model, { seed: options.seed });
 
   let checkpoint = resumedFrom;
   const save = async (): Promise<string | null> => {
