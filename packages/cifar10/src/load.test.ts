@@ -106,6 +106,41 @@ describe('loadCifar10 from a loopback server', () => {
     expect(lines.some((l) => l.includes('stalled for 300 ms'))).toBe(true);
   });
 
+  for (const lengthless of ['chunked', 'close'] as const) {
+    it(`resumes a body without Content-Length (${lengthless}) that ended at 40%, instead of failing its MD5`, async () => {
+      server.lengthless = lengthless;
+      const cut = Math.floor(tarball.length * 0.4);
+      server.endEarlyAfter = cut;
+      expectTinySet(await loadCifar10(options()));
+      expect(server.requests).toEqual([null, `bytes=${cut}-`]);
+      expect(lines.some((l) => l.includes('was interrupted; resuming it'))).toBe(true);
+    });
+  }
+
+  it('never installs a cut body without Content-Length as the cache, even with md5: null', async () => {
+    server.lengthless = 'close';
+    server.endEarlyAfter = Math.floor(tarball.length * 0.4);
+    expectTinySet(await loadCifar10(options({ md5: null })));
+    expect(statSync(join(dir, TARBALL_NAME)).size).toBe(tarball.length);
+  });
+
+  it('confirms a whole body without Content-Length by asking for the bytes after it', async () => {
+    server.lengthless = 'chunked';
+    expectTinySet(await loadCifar10(options({ md5: null })));
+    expect(server.requests).toEqual([null, `bytes=${tarball.length}-`]);
+  });
+
+  it('gives up on a trickle at the deadline, naming it and keeping the partial file', async () => {
+    server.trickleMs = 50;
+    const started = Date.now();
+    const error = (await loadCifar10(options({ deadlineMs: 1_000 })).catch((e: Error) => e)) as Cifar10Error;
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(error).toBeInstanceOf(Cifar10Error);
+    expect(error.code).toBe('download');
+    expect(error.message).toMatch(/did not finish within 1 s: \d+ of [\d,]+ bytes arrived.*pass deadlineMs/s);
+    expect(statSync(part()).size).toBeGreaterThan(0);
+  });
+
   it('rejects a checksum mismatch and keeps nothing it would trust later', async () => {
     const error = await loadCifar10(options({ md5: '0'.repeat(32) })).catch((e: Error) => e);
     expect(error).toBeInstanceOf(Cifar10Error);

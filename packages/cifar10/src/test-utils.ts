@@ -179,6 +179,15 @@ export interface LoopbackServer {
   delayMs: number;
   /** Answer every request with this status instead. */
   status: number | null;
+  /**
+   * Full (non-Range) responses without a Content-Length: 'chunked', or 'close' (the end of the body is the end of
+   * the connection). Range requests are still answered with their length.
+   */
+  lengthless: 'chunked' | 'close' | null;
+  /** Bytes sent before ending the next full response cleanly, as if it were whole (with `lengthless`), or null. */
+  endEarlyAfter: number | null;
+  /** On the next full request, send one byte every this many ms (a trickle that never stalls), or null. */
+  trickleMs: number | null;
   close(): Promise<void>;
 }
 
@@ -191,6 +200,9 @@ export async function serve(body: Buffer): Promise<LoopbackServer> {
     stallAfter: null as number | null,
     delayMs: 0,
     status: null as number | null,
+    lengthless: null as 'chunked' | 'close' | null,
+    endEarlyAfter: null as number | null,
+    trickleMs: null as number | null,
   };
   const server = createServer((req: IncomingMessage, res) => {
     const range = req.headers.range ?? null;
@@ -219,7 +231,35 @@ export async function serve(body: Buffer): Promise<LoopbackServer> {
       res.end(body.subarray(start));
       return;
     }
-    res.writeHead(200, { 'content-length': body.length, 'accept-ranges': 'bytes' });
+    if (state.lengthless) {
+      // Without a Content-Length Node sends chunked; turned off, the body ends when the connection closes.
+      if (state.lengthless === 'close') res.useChunkedEncodingByDefault = false;
+      res.writeHead(200, { 'accept-ranges': 'bytes' });
+    } else {
+      res.writeHead(200, { 'content-length': body.length, 'accept-ranges': 'bytes' });
+    }
+    if (state.endEarlyAfter !== null) {
+      const n = state.endEarlyAfter;
+      state.endEarlyAfter = null;
+      res.end(body.subarray(0, n));
+      return;
+    }
+    if (state.trickleMs !== null) {
+      const every = state.trickleMs;
+      state.trickleMs = null;
+      // Bounded: stops at the end of the body, when the client goes away, or after 200 bytes.
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (sent >= Math.min(body.length, 200) || res.destroyed) {
+          clearInterval(timer);
+          res.destroy();
+          return;
+        }
+        res.write(body.subarray(sent, ++sent));
+      }, every);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
     if (state.cutAfter !== null) {
       const n = state.cutAfter;
       state.cutAfter = null;
