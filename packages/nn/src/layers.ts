@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { batchNormTraining } from './batch-norm.ts';
+import { BRAND } from './brand.ts';
 import { calculateFans, kaimingUniform, ones, type Seeded, uniform, zeros } from './initializers.ts';
 import { Module } from './module.ts';
 
@@ -94,6 +95,7 @@ export interface Conv2dArgs {
  * shows it OIHW like PyTorch. Groups and dilation are not supported.
  */
 export class Conv2d extends Module {
+  static override readonly [BRAND] = '@skipnet/nn:Conv2d';
   readonly weight: tf.Variable;
   readonly bias: tf.Variable | null;
   readonly inChannels: number;
@@ -161,6 +163,7 @@ export interface BatchNorm2dArgs {
  * `num_batches_tracked` (int32); evaluation mode uses the running statistics.
  */
 export class BatchNorm2d extends Module {
+  static override readonly [BRAND] = '@skipnet/nn:BatchNorm2d';
   readonly weight: tf.Variable | null;
   readonly bias: tf.Variable | null;
   readonly runningMean: tf.Variable;
@@ -257,6 +260,7 @@ export interface LinearArgs {
 
 /** y = x W + b over [N, in] input. `weight` is [in, out] inside; the state dict shows [out, in] like PyTorch. */
 export class Linear extends Module {
+  static override readonly [BRAND] = '@skipnet/nn:Linear';
   readonly weight: tf.Variable;
   readonly bias: tf.Variable | null;
   readonly inFeatures: number;
@@ -296,6 +300,7 @@ export class Linear extends Module {
 
 /** max(x, 0). */
 export class ReLU extends Module {
+  static override readonly [BRAND] = '@skipnet/nn:ReLU';
   forward(x: tf.Tensor): tf.Tensor {
     return tf.relu(x);
   }
@@ -312,6 +317,7 @@ export interface MaxPool2dArgs {
 
 /** Max pooling over NHWC input with PyTorch's output size (floor mode). */
 export class MaxPool2d extends Module {
+  static override readonly [BRAND] = '@skipnet/nn:MaxPool2d';
   readonly kernelSize: [number, number];
   readonly stride: [number, number];
   readonly padding: [number, number];
@@ -351,6 +357,7 @@ export interface AvgPool2dArgs {
 
 /** Average pooling over NHWC input with PyTorch's output size (floor mode). */
 export class AvgPool2d extends Module {
+  static override readonly [BRAND] = '@skipnet/nn:AvgPool2d';
   readonly kernelSize: [number, number];
   readonly stride: [number, number];
   readonly padding: [number, number];
@@ -383,6 +390,7 @@ export interface AdaptiveAvgPool2dArgs {
  * the input size to be a multiple of them (then the bins are PyTorch's).
  */
 export class AdaptiveAvgPool2d extends Module {
+  static override readonly [BRAND] = '@skipnet/nn:AdaptiveAvgPool2d';
   readonly outputSize: [number, number];
 
   constructor(args: AdaptiveAvgPool2dArgs = {}) {
@@ -409,6 +417,7 @@ export class AdaptiveAvgPool2d extends Module {
  * after it takes PyTorch weights unchanged: NHWC is transposed to NCHW first when H*W > 1.
  */
 export class Flatten extends Module {
+  static override readonly [BRAND] = '@skipnet/nn:Flatten';
   forward(x: tf.Tensor): tf.Tensor2D {
     const n = x.shape[0] as number;
     if (x.rank === 4 && (x.shape[1] as number) * (x.shape[2] as number) > 1) {
@@ -420,6 +429,7 @@ export class Flatten extends Module {
 
 /** Runs its children in order; they are named '0', '1', ... like `torch.nn.Sequential`. */
 export class Sequential extends Module {
+  static override readonly [BRAND] = '@skipnet/nn:Sequential';
   readonly layers: readonly Module[];
 
   constructor(...layers: Module[]) {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { BRAND, isInstance } from './brand.ts';
 import type { Seeded } from './initializers.ts';
 
 /**
@@ -46,6 +47,14 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * and a `stateDict` that speaks PyTorch's names and layouts.
  */
 export abstract class Module {
+  static readonly [BRAND]: string = '@skipnet/nn:Module';
+
+  /** `instanceof` that also holds across the ESM and CommonJS builds of this package (see brand.ts). */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof, a subclass too
+    return isInstance(this, value);
+  }
+
   /** True after construction, like PyTorch; switch with {@link train} / {@link eval}. */
   training = true;
   private readonly params = new Map<string, Entry | null>();

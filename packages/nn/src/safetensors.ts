@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { BRAND, isInstance } from './brand.ts';
 
 /**
  * Reads and writes [safetensors](https://github.com/huggingface/safetensors) files: 8 bytes of little-endian
@@ -35,7 +36,15 @@ export type SafetensorsErrorCode =
 
 /** The one error this module throws; `key` names the tensor when one is to blame. */
 export class SafetensorsError extends Error {
+  static readonly [BRAND] = '@skipnet/nn:SafetensorsError';
   override readonly name = 'SafetensorsError';
+
+  /** `instanceof` that also holds across the ESM and CommonJS builds of this package (see brand.ts). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof, a subclass too
+    return isInstance(this, value);
+  }
+
   constructor(
     readonly code: SafetensorsErrorCode,
     message: string,
