@@ -10,7 +10,7 @@ for dir in .device .gl; do grep -qx "/$dir/" .git/info/exclude || echo "/$dir/" 
 
 rm -rf .device
 mkdir -p .device/node_modules/webgpu/dist/linux-x64 .device/fixtures
-TURBO_TELEMETRY_DISABLED=1 pnpm exec turbo run build --filter=@skipnet/example-train-node... --output-logs=errors-only
+TURBO_TELEMETRY_DISABLED=1 pnpm exec turbo run build --filter=@skipnet/train... --output-logs=errors-only
 (cd examples/train-node && pnpm exec tsup --config tsup.gpu.config.ts)
 
 webgpu=$(cd examples/train-node && node -e "console.log(require('path').dirname(require.resolve('webgpu/package.json')))")

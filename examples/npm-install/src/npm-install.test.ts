@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,44 @@ describe('packed tarballs installed with npm', () => {
       expect(result.webgpu).toBe('function');
     },
   );
+});
+
+describe('the skipnet-train CLI installed with npm', () => {
+  // What `npx @skipnet/train` runs: the package's bin, from an npm install of the tarball.
+  const cli = (args: string[]) =>
+    execFileSync(join(project, 'node_modules', '.bin', 'skipnet-train'), args, {
+      cwd: project,
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+
+  it('prints its help', () => {
+    const help = cli(['--help']);
+    expect(help).toMatch(/^Usage: skipnet-train \[options\]/);
+    expect(help).toContain('--resume');
+  });
+
+  it('trains a tiny run and writes it under runs/', () => {
+    const out = cli([
+      '--backend',
+      'wasm',
+      '--dataset',
+      'synthetic',
+      '--subset',
+      '16',
+      '--model',
+      'cifar',
+      '--widths',
+      '4,8,8,8',
+      '--epochs',
+      '1',
+      '--no-progress',
+    ]);
+    expect(out).toMatch(/^epoch 1, loss \d+\.\d{3}, /m);
+    const run = /^out: (\S+)/m.exec(out)?.[1];
+    expect(run, out).toBeDefined();
+    expect(existsSync(join(run!, 'checkpoints', 'latest.json'))).toBe(true);
+  });
 });
 
 function tarballName(manifest: { name: string; version: string }): string {

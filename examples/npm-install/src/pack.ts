@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -11,11 +11,11 @@ interface Manifest {
   private?: boolean;
 }
 
-/** Every publishable package of the workspace: its folder and manifest. */
+/** Every publishable package of the workspace (the libraries, and the CLI in examples/train-node): its folder and manifest. */
 export function publicPackages(): Array<{ dir: string; manifest: Manifest }> {
-  const root = join(repoRoot, 'packages');
-  return readdirSync(root)
-    .map((name) => join(root, name))
+  return ['packages', 'examples']
+    .flatMap((folder) => readdirSync(join(repoRoot, folder)).map((name) => join(repoRoot, folder, name)))
+    .filter((dir) => existsSync(join(dir, 'package.json')))
     .map((dir) => ({
       dir,
       manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest,

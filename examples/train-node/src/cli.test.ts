@@ -1,13 +1,26 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // The command as a user runs it: the built bin (turbo builds it before this test), a tiny synthetic run on wasm.
 const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
 const work = mkdtempSync(join(tmpdir(), 'skipnet-cli-'));
+chmodSync(work, 0o755); // the read-only test runs the CLI as another user
 const out = join(work, 'run');
 const tiny = [
   '--backend',
@@ -22,11 +35,25 @@ const tiny = [
   '4,8,8,8',
 ];
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+interface RunOptions {
+  cwd?: string;
+  /** Run as an ordinary user (nobody) when the tests run as root, who may write anywhere. */
+  unprivileged?: boolean;
+}
+
+async function run(
+  args: string[],
+  options: RunOptions = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (pnpm build)`);
+  const asUser =
+    options.unprivileged && process.getuid?.() === 0
+      ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
+      : [];
+  const [command, ...rest] = [...asUser, process.execPath, cli, ...args];
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], {
-      cwd: work,
+    const { stdout, stderr } = await promisify(execFile)(command!, rest, {
+      cwd: options.cwd ?? work,
       env: { ...process.env, XDG_CACHE_HOME: join(work, 'cache') },
       timeout: 240_000,
     });
@@ -39,12 +66,28 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** The options of the libraries, which a CLI user cannot pass: the CLI's messages name its flags instead. */
+const LIBRARY_WORDS = /\burl:|md5: null|dataDir:|tarball:|loadSynthetic|download is false/;
+
+/** Every file under `dir` with its bytes, to show a run was left as it was. */
+function snapshot(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) {
+      const path = join(entry.parentPath, entry.name);
+      files[relative(dir, path)] = readFileSync(path).toString('base64');
+    }
+  }
+  return files;
+}
+
 describe('skipnet-train', () => {
   it('trains one epoch and writes checkpoint, history and plot', async () => {
     const r = await run([...tiny, '--epochs', '1', '--out', out, '--no-progress']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^backend: wasm — CPU \(WebAssembly/m);
-    expect(r.stdout).toMatch(/^dataset: SYNTHETIC \(built in, not CIFAR-10\), 48 train/m);
+    // --subset cuts each split, as its help says.
+    expect(r.stdout).toMatch(/^dataset: SYNTHETIC \(built in, not CIFAR-10\), 48 train \/ 48 test images/m);
     expect(r.stdout).toMatch(
       /^epoch 1, loss \d+\.\d{3}, train acc \d\.\d{3}, test acc \d\.\d{3}, time \d+\.\d$/m,
     );
@@ -81,6 +124,117 @@ describe('skipnet-train', () => {
     expect(existsSync(join(dir, 'checkpoints', 'latest.json'))).toBe(true);
   });
 
+  it('refuses to start a new run into an --out that holds one, and leaves it as it was', async () => {
+    const before = snapshot(out);
+    const r = await run([...tiny, '--epochs', '1', '--out', out, '--no-progress']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `skipnet-train: --out ${out} holds a run (checkpoints, history.json, history.csv, epochs.csv, plot.svg`,
+    );
+    expect(r.stderr).toMatch(
+      /pass --resume to continue it, --overwrite to replace it, or choose another folder/,
+    );
+    expect(r.stdout).not.toMatch(/^backend:/m); // refused before anything slow
+    expect(snapshot(out)).toEqual(before);
+  });
+
+  it('gives each run without --out its own folder, so a second run never touches the first', async () => {
+    const cwd = join(work, 'defaults');
+    mkdirSync(cwd);
+    const first = await run([...tiny, '--epochs', '1', '--no-progress'], { cwd });
+    expect(first.code, first.stderr).toBe(0);
+    const runs = join(cwd, 'runs');
+    const [folder] = readdirSync(runs);
+    const before = snapshot(join(runs, folder!));
+    const second = await run([...tiny, '--epochs', '1', '--no-progress'], { cwd });
+    expect(second.code, second.stderr).toBe(0);
+    expect(readdirSync(runs)).toHaveLength(2);
+    expect(snapshot(join(runs, folder!))).toEqual(before);
+  });
+
+  it('--overwrite puts the earlier run back when the new one fails before its first checkpoint', async () => {
+    const dir = join(work, 'overwrite');
+    cpSync(out, dir, { recursive: true });
+    const before = snapshot(dir);
+    // 1e300 is Infinity in float32: the first update makes the weights infinite, the second step's loss NaN, and
+    // the run ends without a checkpoint.
+    const r = await run([
+      ...tiny,
+      '--batch-size',
+      '16',
+      '--lr',
+      '1e300',
+      '--out',
+      dir,
+      '--overwrite',
+      '--no-progress',
+    ]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/loss is NaN/);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('--overwrite replaces the run once the new one has a checkpoint', async () => {
+    const dir = join(work, 'overwrite');
+    const r = await run([
+      ...tiny,
+      '--epochs',
+      '1',
+      '--lr',
+      '0.02',
+      '--out',
+      dir,
+      '--overwrite',
+      '--no-progress',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(dir).filter((n) => n.startsWith('.'))).toEqual([]);
+    const history = JSON.parse(readFileSync(join(dir, 'history.json'), 'utf8')) as {
+      epochs: Array<{ lr: number }>;
+    };
+    expect(history.epochs.map((e) => e.lr)).toEqual([0.02]);
+  });
+
+  it.each([
+    [['--out', ''], /--out is empty; name a folder/],
+    [
+      ['--out', 'a-file'],
+      /--out .*a-file cannot hold the run: a file is in the way.*Choose a folder you can write to/,
+    ],
+    [['--out', 'a-file/run'], /--out .*a-file\/run cannot hold the run: a file is in the way/],
+    [['--resume', '--out', 'nowhere'], /--resume: .*nowhere holds no checkpoint to continue/],
+  ])('refuses the unusable %j before training, with exit code 2', async (args, message) => {
+    writeFileSync(join(work, 'a-file'), 'keep me');
+    const r = await run([...tiny, '--epochs', '1', ...args, '--no-progress']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).not.toMatch(/^backend:/m);
+    expect(readFileSync(join(work, 'a-file'), 'utf8')).toBe('keep me');
+  });
+
+  it('refuses a read-only --out before training', async () => {
+    const locked = join(work, 'locked');
+    mkdirSync(locked);
+    chmodSync(locked, 0o555);
+    const r = await run([...tiny, '--epochs', '1', '--out', join(locked, 'run'), '--no-progress'], {
+      unprivileged: true,
+    });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(
+      /--out .*locked\/run cannot hold the run: it is not writable \(permission denied\)/,
+    );
+    expect(r.stdout).not.toMatch(/^backend:/m);
+  });
+
+  it('refuses an --image-size that cannot fit, with the sizes that can', async () => {
+    const r = await run([...tiny, '--image-size', '100000', '--out', join(work, 'huge'), '--no-progress']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(
+      /^skipnet-train: --image-size 100000 does not fit in memory: .* wasm32 memory holds at most 4 GiB\. At --batch-size 64 the sides that can fit are 1\.\.\d+; lower --image-size or --batch-size\.$/m,
+    );
+    expect(existsSync(join(work, 'huge'))).toBe(false);
+  });
+
   it('falls back to the synthetic set loudly when CIFAR-10 cannot be had', async () => {
     const r = await run([
       ...tiny.filter((a) => a !== 'synthetic' && a !== '--dataset'),
@@ -97,8 +251,39 @@ describe('skipnet-train', () => {
     expect(r.stderr).toContain(
       'CIFAR-10 could not be had, so this run uses the built-in SYNTHETIC set instead.',
     );
+    expect(r.stderr).toMatch(/Why: no CIFAR-10 files in .*empty and --no-download\./);
     expect(r.stderr).toContain('--data-dir');
+    expect(r.stderr).toContain('--url');
+    expect(r.stderr).not.toMatch(LIBRARY_WORDS);
     expect(r.stdout).toContain('dataset: SYNTHETIC');
+  });
+
+  it('says a mirror serves another file in the flags of the CLI (--md5, --url)', async () => {
+    const server = createServer((_, res) => res.end(Buffer.alloc(1000, 7)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const r = await run([
+        ...tiny.filter((a) => a !== 'synthetic' && a !== '--dataset'),
+        '--dataset',
+        'cifar10',
+        '--url',
+        `http://127.0.0.1:${port}/cifar-10-binary.tar.gz`,
+        '--data-dir',
+        join(work, 'mirror'),
+        '--out',
+        join(work, 'mirror-run'),
+        '--no-progress',
+      ]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(
+        /skipnet-train: checksum mismatch for http:\/\/127\.0\.0\.1:\d+\/cifar-10-binary\.tar\.gz: MD5 \w+, expected c32a1d4ab5d03f1284b67883e8d87530/,
+      );
+      expect(r.stderr).toMatch(/--md5 <hex>/);
+      expect(r.stderr).not.toMatch(LIBRARY_WORDS);
+    } finally {
+      server.close();
+    }
   });
 
   it('saves and exits 130 on Ctrl-C, after the batch in flight', async () => {
@@ -134,6 +319,7 @@ describe('skipnet-train', () => {
     });
     expect(code, stderr).toBe(130);
     expect(stderr).toMatch(/training aborted in epoch 1 after batch \d+; saved .*checkpoints/);
+    expect(stderr).toContain(`To continue: skipnet-train --resume --out ${dir}`);
     expect(existsSync(join(dir, 'checkpoints', 'latest.json'))).toBe(true);
   });
 
@@ -148,6 +334,17 @@ describe('skipnet-train', () => {
     const r = await run(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+
+  it('wraps the --help description between words only, not at hard breaks mid-sentence', async () => {
+    const r = await run(['--help']);
+    const description = r.stdout.split('\n\nOptions:')[0]!.split('\n').slice(2);
+    description.forEach((line, i) => {
+      const next = description[i + 1];
+      // A line that stops mid-sentence must be full: the next word would not have fitted in commander's 80 columns.
+      if (line && next && !/[.:]$/.test(line))
+        expect(line.length + 1 + next.split(' ')[0]!.length, line).toBeGreaterThan(80);
+    });
   });
 
   it('explains every flag in --help', async () => {
@@ -166,6 +363,9 @@ describe('skipnet-train', () => {
       '--resume',
       '--seed',
       '--subset',
+      '--overwrite',
+      '--url',
+      '--md5',
     ]) {
       expect(r.stdout).toContain(flag);
     }

@@ -1,17 +1,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BackendUnavailableError, selectBackend } from '@skipnet/backend';
-import {
-  type CifarDataset,
-  type CifarSplit,
-  loadCifar10,
-  loadSynthetic,
-  type Normalize,
-  resize,
-  type Transform,
-} from '@skipnet/cifar10';
+import { type CifarDataset, type CifarSplit, type Normalize, resize, type Transform } from '@skipnet/cifar10';
 import type { Module } from '@skipnet/nn';
-import { cifarResNet, seedResNet } from '@skipnet/resnet';
+import { cifarResNet, seedResNet, type Widths } from '@skipnet/resnet';
 import {
   Adam,
   AdamW,
@@ -27,84 +19,39 @@ import {
   trainCh6,
 } from '@skipnet/trainer';
 import { CommanderError } from 'commander';
-import { parseOptions, type TrainOptions, UsageError } from './options.ts';
+import { DataUnavailableError, loadData } from './data.ts';
+import { checkImageSize, memoryBudget, type StepShape } from './image-size.ts';
+import { parseOptions, SYNTHETIC_DEFAULTS, type TrainOptions, UsageError } from './options.ts';
+import { type OutDir, OutDirError, prepareOutDir } from './out-dir.ts';
 
-/** Defaults of a run on the synthetic fallback: a few minutes on two cores, yet enough to see it learn. */
-export const SYNTHETIC_DEFAULTS = { train: 512, test: 256, epochs: 2 } as const;
 const SEED_EPOCHS = 20;
+/** The seed's ResNet-18 layout: the widths `--widths` replaces, two residual blocks per stage. */
+const SEED_WIDTHS: Widths = [64, 128, 256, 512];
+const SEED_DEPTHS: StepShape['depths'] = [2, 2, 2, 2];
 
 export interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Relative paths (`--out`, `runs/`) resolve against it. Default: the process's working folder. */
+  cwd?: string;
 }
 
 const consoleIo: Io = { out: (l) => console.log(l), err: (l) => console.error(l) };
 
-/** Words of `text` in lines of at most `width` characters. */
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/)) {
-    if (line && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line ? `${line} ${word}` : word;
-    }
-  }
-  if (line) lines.push(line);
-  return lines;
-}
-
-function banner(io: Io, paragraphs: string[]): void {
-  const lines = paragraphs.flatMap((p) => wrap(p, 96));
-  const width = Math.max(...lines.map((l) => l.length)) + 4;
-  io.err('#'.repeat(width));
-  for (const line of lines) io.err(`# ${line.padEnd(width - 4)} #`);
-  io.err('#'.repeat(width));
-}
-
-async function loadData(o: TrainOptions, io: Io): Promise<CifarDataset> {
-  const subset = o.subset === undefined ? undefined : { train: o.subset, test: o.subset };
-  const synthetic = () =>
-    loadSynthetic({
-      trainSize: o.subset ?? SYNTHETIC_DEFAULTS.train,
-      testSize: o.subset === undefined ? SYNTHETIC_DEFAULTS.test : Math.max(1, Math.ceil(o.subset / 4)),
-      seed: o.seed,
-    });
-  if (o.dataset === 'synthetic') return synthetic();
-  const cifar = () =>
-    loadCifar10({
-      ...(o.dataDir ? { dataDir: o.dataDir } : {}),
-      download: o.download,
-      ...(subset ? { subset } : {}),
-      progress: o.progress ? 'auto' : 'none',
-      log: io.err,
-    });
-  if (o.dataset === 'cifar10') return cifar();
-  try {
-    return await cifar();
-  } catch (error) {
-    banner(io, [
-      'CIFAR-10 could not be had, so this run uses the built-in SYNTHETIC set instead.',
-      'Its numbers say nothing about CIFAR-10.',
-      `Why: ${(error as Error).message.split('\n')[0]}`,
-      'To train on CIFAR-10: let the run download it (170 MB), or put cifar-10-binary.tar.gz or the extracted ' +
-        'cifar-10-batches-bin/ in --data-dir (default ~/.cache/skipnet/cifar10), and pass --dataset cifar10.',
-    ]);
-    return synthetic();
-  }
+function stepShape(o: TrainOptions): StepShape {
+  return {
+    stem: o.model === 'seed' ? 'seed' : 'cifar',
+    widths: (o.widths as Widths | undefined) ?? SEED_WIDTHS,
+    depths: SEED_DEPTHS,
+    batchSize: o.batchSize,
+  };
 }
 
 function makeModel(o: TrainOptions, numClasses: number, imageSize: number): Module {
-  const widths = o.widths as [number, number, number, number] | undefined;
-  if (o.model === 'cifar') return cifarResNet({ numClasses, ...(widths ? { widths } : {}) });
+  const { widths, depths } = stepShape(o);
+  if (o.model === 'cifar') return cifarResNet({ numClasses, widths, depths });
   // The seed's AvgPool2d(3) head only fits 96-ish inputs; other sizes get global pooling.
-  return seedResNet({
-    numClasses,
-    ...(widths ? { widths } : {}),
-    ...(imageSize === 96 ? {} : { head: 'global' }),
-  });
+  return seedResNet({ numClasses, widths, depths, ...(imageSize === 96 ? {} : { head: 'global' }) });
 }
 
 function makeOptimizer(o: TrainOptions): TrainerOptions['optimizer'] {
@@ -132,6 +79,11 @@ function makeSchedule(o: TrainOptions, epochs: number, stepsPerEpoch: number): L
   }
 }
 
+interface Pipeline {
+  transform: Transform[];
+  normalize: Normalize;
+}
+
 function source(
   split: CifarSplit,
   batchSize: number,
@@ -153,9 +105,10 @@ function source(
   };
 }
 
-interface Pipeline {
-  transform: Transform[];
-  normalize: Normalize;
+/** Says `message` on stderr and returns the exit code. */
+function fail(io: Io, code: number, message: string): number {
+  io.err(`skipnet-train: ${message}`);
+  return code;
 }
 
 /** Runs the CLI; resolves to the process exit code. */
@@ -165,35 +118,53 @@ export async function main(argv: string[], io: Io = consoleIo, signal?: AbortSig
     o = parseOptions(argv);
   } catch (error) {
     if (error instanceof CommanderError) return 0; // --help or --version, already printed
-    if (error instanceof UsageError) {
-      io.err(`skipnet-train: ${error.message}`);
-      return 2;
-    }
+    if (error instanceof UsageError) return fail(io, 2, error.message);
     throw error;
   }
 
+  // Before anything slow: a run that cannot be written, or would overwrite another, stops here.
+  let out: OutDir;
+  try {
+    out = await prepareOutDir({
+      out: o.out,
+      resume: o.resume,
+      overwrite: o.overwrite,
+      cwd: io.cwd ?? process.cwd(),
+    });
+  } catch (error) {
+    if (error instanceof OutDirError) return fail(io, 2, error.message);
+    throw error;
+  }
+  try {
+    return await run(o, out, io, signal);
+  } finally {
+    await out.release();
+  }
+}
+
+async function run(o: TrainOptions, out: OutDir, io: Io, signal?: AbortSignal): Promise<number> {
   let choice: Awaited<ReturnType<typeof selectBackend>>;
   try {
     choice = await selectBackend(o.backend);
   } catch (error) {
-    if (error instanceof BackendUnavailableError) {
-      io.err(`skipnet-train: ${error.message}`);
-      return 2;
-    }
+    if (error instanceof BackendUnavailableError) return fail(io, 2, error.message);
     throw error;
   }
   io.out(`backend: ${choice.name} — ${choice.device}`);
   for (const p of choice.passedOver) io.out(`  passed over ${p.name}: ${p.reason}`);
 
+  const imageSize = o.imageSize ?? (o.model === 'seed' ? 96 : 32);
+  const misfit = checkImageSize(stepShape(o), memoryBudget(choice.name), imageSize);
+  if (misfit) return fail(io, 2, misfit);
+
   let data: CifarDataset;
   try {
-    data = await loadData(o, io);
+    data = await loadData(o, io.err);
   } catch (error) {
-    io.err(`skipnet-train: ${(error as Error).message}`);
-    return 1;
+    if (error instanceof DataUnavailableError) return fail(io, 1, error.message);
+    throw error;
   }
   const synthetic = data.name === 'synthetic';
-  const imageSize = o.imageSize ?? (o.model === 'seed' ? 96 : 32);
   const epochs = o.epochs ?? (synthetic ? SYNTHETIC_DEFAULTS.epochs : SEED_EPOCHS);
   io.out(
     `dataset: ${synthetic ? 'SYNTHETIC (built in, not CIFAR-10)' : 'CIFAR-10'}, ${data.train.length} train / ` +
@@ -205,21 +176,16 @@ export async function main(argv: string[], io: Io = consoleIo, signal?: AbortSig
     transform: imageSize === 32 ? [] : [resize(imageSize)],
     normalize: { mean: 0.5, std: 0.5 },
   };
-  let model: Module;
-  try {
-    model = makeModel(o, data.classNames.length, imageSize);
-  } catch (error) {
-    io.err(`skipnet-train: ${(error as Error).message}`);
-    return 2;
-  }
+  const model = makeModel(o, data.classNames.length, imageSize);
   const params = model.parameters().reduce((n, p) => n + p.size, 0);
   io.out(
     `model: ${o.model === 'seed' ? 'seed ResNet' : 'CIFAR-style ResNet'}, ${params.toLocaleString('en')} parameters`,
   );
+  for (const note of out.notes) io.out(note);
 
   const trainSource = source(data.train, o.batchSize, o, pipeline, true);
   const testSource = source(data.test, o.testBatchSize, o, pipeline, false);
-  const outDir = resolve(o.out);
+  const outDir = out.path;
   const schedule = makeSchedule(o, epochs, trainSource.length ?? 1);
   try {
     const result = await trainCh6(model, trainSource, testSource, {
@@ -235,6 +201,7 @@ export async function main(argv: string[], io: Io = consoleIo, signal?: AbortSig
       log: io.out,
       progress: o.progress ? 'auto' : 'none',
       title: `${o.model === 'seed' ? 'seed ResNet' : 'CIFAR ResNet'} on ${synthetic ? 'the SYNTHETIC set' : 'CIFAR-10'} (${choice.name})`,
+      callbacks: { onEpochEnd: () => out.committed() },
     });
     io.out(`wrote ${outDir}:`);
     for (const file of ['plot.svg', 'plot.png', 'history.json', 'history.csv', 'epochs.csv']) {
@@ -247,9 +214,18 @@ export async function main(argv: string[], io: Io = consoleIo, signal?: AbortSig
     }
     return 0;
   } catch (error) {
-    if (error instanceof TrainingAbortedError || error instanceof NonFiniteLossError) {
-      io.err(`skipnet-train: ${error.message}`);
-      return error instanceof TrainingAbortedError ? 130 : 1;
+    const again = `skipnet-train --resume --out ${outDir}`;
+    if (error instanceof TrainingAbortedError) {
+      return fail(
+        io,
+        130,
+        `training aborted in epoch ${error.epoch} after batch ${error.batch}; saved ${error.checkpoint}. ` +
+          `To continue: ${again} (with this run's other flags).`,
+      );
+    }
+    if (error instanceof NonFiniteLossError) {
+      const resume = error.checkpoint ? ` To continue from it at a lower rate: ${again} --lr <smaller>.` : '';
+      return fail(io, 1, `${error.message}${resume}`);
     }
     throw error;
   } finally {

@@ -1,10 +1,15 @@
 import { BACKENDS, type BackendName } from '@skipnet/backend';
+import { CIFAR10_MD5, TARBALL_NAME } from '@skipnet/cifar10';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { RUNS_FOLDER } from './out-dir.ts';
 
 export const MODELS = ['seed', 'cifar'] as const;
 export const DATASETS = ['auto', 'cifar10', 'synthetic'] as const;
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 export const SCHEDULES = ['constant', 'step', 'cosine', 'onecycle'] as const;
+
+/** Defaults of a run on the synthetic fallback: a few minutes on two cores, yet enough to see it learn. */
+export const SYNTHETIC_DEFAULTS = { train: 512, test: 256, epochs: 2 } as const;
 
 /** Everything one run needs, with the seed's defaults (d2l train_ch6 on CIFAR-10 at 96×96). */
 export interface TrainOptions {
@@ -28,11 +33,19 @@ export interface TrainOptions {
   /** Train on the first N images of each split; undefined: all (CIFAR-10) or a small default (synthetic). */
   subset: number | undefined;
   download: boolean;
-  out: string;
+  /** A mirror of the CIFAR-10 tarball; undefined: the official URL. */
+  url: string | undefined;
+  /** The MD5 the tarball must have; undefined: the official one. */
+  md5: string | undefined;
+  /** undefined: a new folder under `runs/` (or, with `resume`, the newest run there). */
+  out: string | undefined;
   resume: boolean;
+  overwrite: boolean;
   /** Width multiplier list for the model; undefined keeps 64-128-256-512. */
   widths: number[] | undefined;
   progress: boolean;
+  /** The options the user gave on the command line (the rest are defaults): on resume only these override the checkpoint. */
+  given: ReadonlySet<keyof TrainOptions>;
 }
 
 function positiveInt(name: string) {
@@ -56,6 +69,23 @@ function nonNegativeNumber(name: string, strictlyPositive = false) {
   };
 }
 
+function url(value: string): string {
+  try {
+    const parsed = new URL(value);
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return value;
+  } catch {}
+  throw new InvalidArgumentError(`--url takes an http(s) URL, got '${value}'.`);
+}
+
+function md5(value: string): string {
+  if (!/^[0-9a-f]{32}$/i.test(value)) {
+    throw new InvalidArgumentError(
+      `--md5 takes 32 hexadecimal digits (what md5sum prints for the file), got '${value}'.`,
+    );
+  }
+  return value.toLowerCase();
+}
+
 function widthList(value: string): number[] {
   const widths = value.split(/[,-]/).map((w) => Number(w));
   if (widths.length !== 4 || widths.some((w) => !Number.isInteger(w) || w < 1)) {
@@ -69,9 +99,11 @@ function widthList(value: string): number[] {
 export function makeCommand(): Command {
   return new Command('skipnet-train')
     .description(
-      "Train the seed ResNet (d2l's train_ch6: Xavier init, SGD, cross-entropy) on CIFAR-10 with TensorFlow.js,\n" +
-        'on the best backend this machine has. Prints the seed-format line after each epoch and writes\n' +
-        'checkpoints (safetensors with PyTorch names), history (JSON, CSV) and a plot (SVG) to --out.',
+      // One paragraph per line: commander wraps each to the terminal's width.
+      "Train the seed ResNet (d2l's train_ch6: Xavier init, SGD, cross-entropy) on CIFAR-10 with TensorFlow.js, " +
+        'on the best backend this machine has.\n\n' +
+        'Prints the seed-format line after each epoch and writes checkpoints (safetensors with PyTorch names), ' +
+        'history (JSON, CSV) and a plot (SVG) to --out.',
     )
     .addOption(
       new Option('--backend <name>', 'compute backend; auto tries them best first')
@@ -99,6 +131,12 @@ export function makeCommand(): Command {
       'folder holding cifar-10-batches-bin/ or the tarball (default: ~/.cache/skipnet/cifar10)',
     )
     .option('--no-download', 'never use the network for CIFAR-10')
+    .option('--url <url>', `where to download CIFAR-10 from: a mirror of ${TARBALL_NAME}`, url)
+    .option(
+      '--md5 <hex>',
+      `expected MD5 of the download or of the tarball in --data-dir (default: the official ${CIFAR10_MD5})`,
+      md5,
+    )
     .option(
       '--epochs <n>',
       'epochs (default: 20 on CIFAR-10, 2 on the synthetic set)',
@@ -129,14 +167,28 @@ export function makeCommand(): Command {
     .addOption(
       new Option('--schedule <name>', 'learning-rate schedule').choices(SCHEDULES).default('constant'),
     )
-    .option('--seed <n>', 'random seed (initialisation, shuffling, synthetic data)', positiveInt('--seed'), 1)
+    .option(
+      '--seed <n>',
+      'random seed of everything random in a run: initialisation, shuffling, the synthetic set',
+      positiveInt('--seed'),
+      1,
+    )
     .option(
       '--subset <n>',
-      'use only the first N images of each split (default: all; 512/256 on the synthetic set)',
+      `use only the first N images of each split, train and test (default: all; on the synthetic set ` +
+        `${SYNTHETIC_DEFAULTS.train} train and ${SYNTHETIC_DEFAULTS.test} test)`,
       positiveInt('--subset'),
     )
-    .option('--out <dir>', 'where checkpoints, history and the plot go', 'runs/train')
-    .option('--resume', 'continue the run saved in --out', false)
+    .option(
+      '--out <dir>',
+      `folder for checkpoints, history and the plot (default: a new ${RUNS_FOLDER}/<date>_<time> per run)`,
+    )
+    .option('--resume', `continue the run saved in --out (default: the newest under ${RUNS_FOLDER}/)`, false)
+    .option(
+      '--overwrite',
+      'replace the run in --out (kept until the new run saves its first checkpoint)',
+      false,
+    )
     .option('--no-progress', 'no progress bar, plain lines only')
     .showHelpAfterError('(run with --help for every flag)')
     .allowExcessArguments(false);
@@ -164,6 +216,9 @@ export function parseOptions(argv: string[]): TrainOptions {
     throw new UsageError((captured || (error as Error).message).trim());
   }
   const o = command.opts();
+  const given = new Set(Object.keys(o).filter((key) => command.getOptionValueSource(key) === 'cli')) as Set<
+    keyof TrainOptions
+  >;
   if (o.nesterov && !(o.momentum > 0)) throw new UsageError('--nesterov needs --momentum greater than 0.');
   return {
     backend: o.backend,
@@ -183,9 +238,13 @@ export function parseOptions(argv: string[]): TrainOptions {
     seed: o.seed,
     subset: o.subset,
     download: o.download,
+    url: o.url,
+    md5: o.md5,
     out: o.out,
     resume: o.resume,
+    overwrite: o.overwrite,
     widths: o.widths,
     progress: o.progress,
+    given,
   };
 }
