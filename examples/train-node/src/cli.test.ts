@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The command as a user runs it: the built bin (turbo builds it before this test), a tiny synthetic run on wasm.
 const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
@@ -195,46 +195,6 @@ describe('skipnet-train', () => {
     expect(history.epochs.map((e) => e.lr)).toEqual([0.02]);
   });
 
-  it.each([
-    [['--out', ''], /--out is empty; name a folder/],
-    [
-      ['--out', 'a-file'],
-      /--out .*a-file cannot hold the run: a file is in the way.*Choose a folder you can write to/,
-    ],
-    [['--out', 'a-file/run'], /--out .*a-file\/run cannot hold the run: a file is in the way/],
-    [['--resume', '--out', 'nowhere'], /--resume: .*nowhere holds no checkpoint to continue/],
-  ])('refuses the unusable %j before training, with exit code 2', async (args, message) => {
-    writeFileSync(join(work, 'a-file'), 'keep me');
-    const r = await run([...tiny, '--epochs', '1', ...args, '--no-progress']);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(message);
-    expect(r.stdout).not.toMatch(/^backend:/m);
-    expect(readFileSync(join(work, 'a-file'), 'utf8')).toBe('keep me');
-  });
-
-  it('refuses a read-only --out before training', async () => {
-    const locked = join(work, 'locked');
-    mkdirSync(locked);
-    chmodSync(locked, 0o555);
-    const r = await run([...tiny, '--epochs', '1', '--out', join(locked, 'run'), '--no-progress'], {
-      unprivileged: true,
-    });
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(
-      /--out .*locked\/run cannot hold the run: it is not writable \(permission denied\)/,
-    );
-    expect(r.stdout).not.toMatch(/^backend:/m);
-  });
-
-  it('refuses an --image-size that cannot fit, with the sizes that can', async () => {
-    const r = await run([...tiny, '--image-size', '100000', '--out', join(work, 'huge'), '--no-progress']);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(
-      /^skipnet-train: --image-size 100000 does not fit in memory: .* wasm32 memory holds at most 4 GiB\. At --batch-size 64 the sides that can fit are 1\.\.\d+; lower --image-size or --batch-size\.$/m,
-    );
-    expect(existsSync(join(work, 'huge'))).toBe(false);
-  });
-
   it('falls back to the synthetic set loudly when CIFAR-10 cannot be had', async () => {
     const r = await run([
       ...tiny.filter((a) => a !== 'synthetic' && a !== '--dataset'),
@@ -256,34 +216,6 @@ describe('skipnet-train', () => {
     expect(r.stderr).toContain('--url');
     expect(r.stderr).not.toMatch(LIBRARY_WORDS);
     expect(r.stdout).toContain('dataset: SYNTHETIC');
-  });
-
-  it('says a mirror serves another file in the flags of the CLI (--md5, --url)', async () => {
-    const server = createServer((_, res) => res.end(Buffer.alloc(1000, 7)));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    try {
-      const r = await run([
-        ...tiny.filter((a) => a !== 'synthetic' && a !== '--dataset'),
-        '--dataset',
-        'cifar10',
-        '--url',
-        `http://127.0.0.1:${port}/cifar-10-binary.tar.gz`,
-        '--data-dir',
-        join(work, 'mirror'),
-        '--out',
-        join(work, 'mirror-run'),
-        '--no-progress',
-      ]);
-      expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr).toMatch(
-        /skipnet-train: checksum mismatch for http:\/\/127\.0\.0\.1:\d+\/cifar-10-binary\.tar\.gz: MD5 \w+, expected c32a1d4ab5d03f1284b67883e8d87530/,
-      );
-      expect(r.stderr).toMatch(/--md5 <hex>/);
-      expect(r.stderr).not.toMatch(LIBRARY_WORDS);
-    } finally {
-      server.close();
-    }
   });
 
   it('saves and exits 130 on Ctrl-C, after the batch in flight', async () => {
@@ -321,6 +253,78 @@ describe('skipnet-train', () => {
     expect(stderr).toMatch(/training aborted in epoch 1 after batch \d+; saved .*checkpoints/);
     expect(stderr).toContain(`To continue: skipnet-train --resume --out ${dir}`);
     expect(existsSync(join(dir, 'checkpoints', 'latest.json'))).toBe(true);
+  });
+});
+
+// Each of these ends before training (or after a failed download): independent, so they run side by side.
+describe.concurrent('skipnet-train refuses bad input, naming it and the fix', () => {
+  beforeAll(() => writeFileSync(join(work, 'a-file'), 'keep me'));
+
+  it.each([
+    [['--out', ''], /--out is empty; name a folder/],
+    [
+      ['--out', 'a-file'],
+      /--out .*a-file cannot hold the run: a file is in the way.*Choose a folder you can write to/,
+    ],
+    [['--out', 'a-file/run'], /--out .*a-file\/run cannot hold the run: a file is in the way/],
+    [['--resume', '--out', 'nowhere'], /--resume: .*nowhere holds no checkpoint to continue/],
+  ])('refuses the unusable %j before training, with exit code 2', async (args, message) => {
+    const r = await run([...tiny, '--epochs', '1', ...args, '--no-progress']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).not.toMatch(/^backend:/m);
+    expect(readFileSync(join(work, 'a-file'), 'utf8')).toBe('keep me');
+  });
+
+  it('refuses a read-only --out before training', async () => {
+    const locked = join(work, 'locked');
+    mkdirSync(locked);
+    chmodSync(locked, 0o555);
+    const r = await run([...tiny, '--epochs', '1', '--out', join(locked, 'run'), '--no-progress'], {
+      unprivileged: true,
+    });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(
+      /--out .*locked\/run cannot hold the run: it is not writable \(permission denied\)/,
+    );
+    expect(r.stdout).not.toMatch(/^backend:/m);
+  });
+
+  it('refuses an --image-size that cannot fit, with the sizes that can', async () => {
+    const r = await run([...tiny, '--image-size', '100000', '--out', join(work, 'huge'), '--no-progress']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(
+      /^skipnet-train: --image-size 100000 does not fit in memory: .* wasm32 memory holds at most 4 GiB\. At --batch-size 64 the sides that can fit are 1\.\.\d+; lower --image-size or --batch-size\.$/m,
+    );
+    expect(existsSync(join(work, 'huge'))).toBe(false);
+  });
+
+  it('says a mirror serves another file in the flags of the CLI (--md5, --url)', async () => {
+    const server = createServer((_, res) => res.end(Buffer.alloc(1000, 7)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const r = await run([
+        ...tiny.filter((a) => a !== 'synthetic' && a !== '--dataset'),
+        '--dataset',
+        'cifar10',
+        '--url',
+        `http://127.0.0.1:${port}/cifar-10-binary.tar.gz`,
+        '--data-dir',
+        join(work, 'mirror'),
+        '--out',
+        join(work, 'mirror-run'),
+        '--no-progress',
+      ]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(
+        /skipnet-train: checksum mismatch for http:\/\/127\.0\.0\.1:\d+\/cifar-10-binary\.tar\.gz: MD5 \w+, expected c32a1d4ab5d03f1284b67883e8d87530/,
+      );
+      expect(r.stderr).toMatch(/--md5 <hex>/);
+      expect(r.stderr).not.toMatch(LIBRARY_WORDS);
+    } finally {
+      server.close();
+    }
   });
 
   it.each([

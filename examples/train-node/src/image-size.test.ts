@@ -30,10 +30,7 @@ describe('stepActivationBytes', () => {
     async (stem, size, batch, widths) => {
       await tf.setBackend('cpu');
       const w = [...widths] as Widths;
-      const model =
-        stem === 'seed'
-          ? seedResNet({ widths: w, head: size === 96 ? 'seed' : 'global' })
-          : cifarResNet({ widths: w });
+      const model = stem === 'seed' ? seedResNet({ widths: w, head: 'global' }) : cifarResNet({ widths: w });
       const optimizer = new SGD(model.namedParameters(), { lr: 0.01 });
       const x = tf.randomNormal([batch, size, size, 3]);
       const y = tf.tensor1d(
