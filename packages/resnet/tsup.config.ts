@@ -1,3 +1,5 @@
 import { skipnetTsup } from '../../tsup.shared.ts';
 
-export default skipnetTsup({ entry: ['src/index.ts', 'src/parity.ts'] });
+// Splitting (CommonJS too) keeps one `ResNet` class shared by the entries, so `layer.toModule()` is an
+// `instanceof ResNet` whichever entry the class came from.
+export default skipnetTsup({ entry: ['src/index.ts', 'src/layers.ts', 'src/parity.ts'], splitting: true });

@@ -52,7 +52,8 @@ export interface ResNetConfig extends Required<ResNetOptions> {
   head: ResNetHead;
 }
 
-function withDefaults(options: ResNetOptions): Required<ResNetOptions> {
+/** The options with their defaults filled in. */
+export function withDefaults(options: ResNetOptions): Required<ResNetOptions> {
   return {
     numClasses: options.numClasses ?? 10,
     inChannels: options.inChannels ?? 3,
@@ -93,6 +94,37 @@ function fittingSizes(config: ResNetConfig, size: number): string {
     }
   }
   return ranges.join(', ');
+}
+
+/**
+ * Throws a clear error if a model of `config` cannot take NHWC input of `shape`: rank, channels, or a size the head
+ * does not fit. Unknown sizes (null, as in a tfjs-layers model's input shape) pass.
+ */
+export function checkResNetInput(config: ResNetConfig, shape: readonly (number | null)[]): void {
+  const { inChannels, stem, head } = config;
+  const text = `[${shape.map((d) => (d === null ? 'null' : d)).join(', ')}]`;
+  if (shape.length !== 4 || shape[3] !== inChannels) {
+    const hint =
+      shape.length === 4 && shape[1] === inChannels
+        ? ' (it looks NCHW: transpose it with tf.transpose(x, [0, 2, 3, 1]))'
+        : '';
+    throw new Error(`ResNet expected NHWC input [N, H, W, ${inChannels}], got ${text}${hint}`);
+  }
+  for (const [axis, size] of [
+    ['height', shape[1]],
+    ['width', shape[2]],
+  ] as const) {
+    if (size === null || size === undefined || fits(config, size)) continue;
+    const reason =
+      head === 'seed'
+        ? `the 'seed' head (AvgPool2d(3)) needs a final feature map of 3..5, and ${size} gives ${finalMapSize(stem, size)}`
+        : `it shrinks to nothing (final map ${finalMapSize(stem, size)})`;
+    const alternative = head === 'seed' ? "; or use head: 'global' for any size" : '';
+    throw new Error(
+      `ResNet (stem '${stem}', head '${head}') cannot take input ${axis} ${size}: ${reason}. ` +
+        `Sizes that fit: ${fittingSizes(config, size)}${alternative}`,
+    );
+  }
 }
 
 /**
@@ -159,32 +191,7 @@ export class ResNet extends Module {
 
   /** Throws a clear error if the model cannot take `x` (NHWC): rank, channels, or a size the head does not fit. */
   checkInput(x: tf.Tensor): void {
-    const { inChannels, stem, head } = this.config;
-    const shape = `[${x.shape.join(', ')}]`;
-    if (x.rank !== 4 || x.shape[3] !== inChannels) {
-      const hint =
-        x.rank === 4 && x.shape[1] === inChannels
-          ? ' (it looks NCHW: transpose it with tf.transpose(x, [0, 2, 3, 1]))'
-          : '';
-      throw new Error(`ResNet expected NHWC input [N, H, W, ${inChannels}], got ${shape}${hint}`);
-    }
-    const config = this.config;
-    for (const [axis, size] of [
-      ['height', x.shape[1] as number],
-      ['width', x.shape[2] as number],
-    ] as const) {
-      if (!fits(config, size)) {
-        const reason =
-          head === 'seed'
-            ? `the 'seed' head (AvgPool2d(3)) needs a final feature map of 3..5, and ${size} gives ${finalMapSize(stem, size)}`
-            : `it shrinks to nothing (final map ${finalMapSize(stem, size)})`;
-        const alternative = head === 'seed' ? "; or use head: 'global' for any size" : '';
-        throw new Error(
-          `ResNet (stem '${stem}', head '${head}') cannot take input ${axis} ${size}: ${reason}. ` +
-            `Sizes that fit: ${fittingSizes(config, size)}${alternative}`,
-        );
-      }
-    }
+    checkResNetInput(this.config, x.shape);
   }
 
   /** NHWC images [N, H, W, inChannels] to logits [N, numClasses]. */
