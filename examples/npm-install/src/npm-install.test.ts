@@ -18,6 +18,7 @@ beforeAll(() => {
     '@tensorflow/tfjs-core': '4.22.0',
     '@tensorflow/tfjs-backend-cpu': '4.22.0',
     '@tensorflow/tfjs-backend-wasm': '4.22.0',
+    '@tensorflow/tfjs-layers': '4.22.0',
   });
   for (const file of readdirSync(programs)) copyFileSync(join(programs, file), join(project, file));
 }, 600_000);
@@ -63,6 +64,30 @@ describe('packed tarballs installed with npm', () => {
       expect(result.keys).toBe(111); // the seed's state_dict: 60 parameters and 51 BatchNorm buffers
       expect(result.residual).toEqual([1, 4, 4, 8]);
       expect(result.webgpu).toBe('function');
+    },
+  );
+
+  it.each(['layers.mjs', 'layers.cjs'])(
+    'fit, save and load a tfjs-layers model holding the block and the seed ResNet from %s',
+    (file) => {
+      const result = JSON.parse(run(file).trim().split('\n').pop()!) as {
+        backend: string;
+        losses: number[];
+        equal: boolean;
+        loadedClass: string | null;
+        toModuleIsResidual: boolean;
+        stateKeys: number;
+        resnetOutput: number[];
+      };
+      expect(result.backend).toBe('wasm');
+      expect(result.losses).toHaveLength(2);
+      for (const loss of result.losses) expect(Number.isFinite(loss) && loss > 0).toBe(true);
+      expect(result.equal).toBe(true);
+      expect(result.loadedClass).toBe('SkipnetResidual');
+      // One Residual class across the package's two entries, in CommonJS too.
+      expect(result.toModuleIsResidual).toBe(true);
+      expect(result.stateKeys).toBe(14); // conv1, bn1 (5), conv2, bn2 (5), conv3 weight and bias
+      expect(result.resnetOutput).toEqual([1, 10]);
     },
   );
 });

@@ -1,0 +1,13 @@
+import type { CifarSplit } from '@skipnet/cifar10';
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * A whole split as `fit` takes it: images NHWC float32 scaled to [-1, 1] (the seed's normalisation) and labels as
+ * float32 class indices (what `sparseCategoricalCrossentropy` expects). The caller disposes both.
+ */
+export async function wholeSplit(split: CifarSplit): Promise<{ x: tf.Tensor4D; y: tf.Tensor1D }> {
+  for await (const batch of split.batches({ batchSize: split.length, normalize: { mean: 0.5, std: 0.5 } })) {
+    return { x: tf.clone(batch.x), y: tf.cast(batch.y, 'float32') };
+  }
+  throw new Error(`the ${split.name} split is empty`);
+}
