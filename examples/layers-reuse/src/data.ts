@@ -6,7 +6,10 @@ import * as tf from '@tensorflow/tfjs-core';
  * float32 class indices (what `sparseCategoricalCrossentropy` expects). The caller disposes both.
  */
 export async function wholeSplit(split: CifarSplit): Promise<{ x: tf.Tensor4D; y: tf.Tensor1D }> {
-  for await (const { x, y } of split.batches({ batchSize: split.length, normalize: { mean: 0.5, std: 0.5 } })) {
+  for await (const { x, y } of split.batches({
+    batchSize: split.length,
+    normalize: { mean: 0.5, std: 0.5 },
+  })) {
     const labels = tf.cast(y, 'float32');
     y.dispose();
     return { x, y: labels };
