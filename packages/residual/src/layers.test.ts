@@ -131,10 +131,11 @@ describe('ResidualLayer computes what the Residual module computes', () => {
     block.dispose();
   });
 
-  it('predict uses the running statistics; apply({ training: true }) the batch’s and updates them', () => {
+  it('predict and evaluate use the running statistics; apply({ training: true }) the batch’s and updates them', () => {
     const block = new Residual({ inChannels: 3, outChannels: 3 });
     randomise(block);
     const model = tfl.sequential({ layers: [ResidualLayer.fromModule(block, { inputShape: [5, 5, 3] })] });
+    model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
     const x = tf.randomNormal([4, 5, 5, 3], 0, 1, 'float32', 2);
     block.eval();
     const expected = block.forward(x);
@@ -142,11 +143,19 @@ describe('ResidualLayer computes what the Residual module computes', () => {
     expect(relativeError(predicted, expected)).toBeLessThanOrEqual(1e-6);
     const layer = model.layers[0] as ResidualLayer;
     const before = layer.stateDict();
+    const zeros = tf.zerosLike(expected);
+    const evaluated = model.evaluate(x, zeros) as tf.Scalar;
+    const meanSquare = tf.tidy(() => tf.mean(tf.square(expected)));
+    expect(relativeError(evaluated, meanSquare)).toBeLessThanOrEqual(1e-6);
+    const afterEvaluate = layer.stateDict();
+    expectSameState(afterEvaluate, before, 0);
     tf.dispose(model.apply(x, { training: true }) as tf.Tensor);
     const after = layer.stateDict();
     expect(relativeError(after['bn1.running_mean']!, before['bn1.running_mean']!)).toBeGreaterThan(1e-3);
     expect(after['bn2.num_batches_tracked']!.dataSync()[0]).toBe(1);
-    tf.dispose([x, expected, predicted, ...Object.values(before), ...Object.values(after)]);
+    tf.dispose([x, zeros, expected, predicted, evaluated, meanSquare]);
+    tf.dispose([...Object.values(before), ...Object.values(afterEvaluate), ...Object.values(after)]);
+    model.optimizer.dispose();
     model.dispose();
     block.dispose();
   });
@@ -192,6 +201,38 @@ describe('fit', () => {
     sgd.dispose();
     model.dispose();
     reference.dispose();
+  });
+});
+
+describe('trainable = false', () => {
+  it('freezes the block: fit leaves its parameters and trains the rest of the model', async () => {
+    const model = tfl.sequential({
+      layers: [
+        residualLayer({ outChannels: 4, inputShape: [6, 6, 4] }),
+        tfl.layers.flatten(),
+        tfl.layers.dense({ units: 2 }),
+      ],
+    });
+    const layer = model.layers[0] as ResidualLayer;
+    layer.trainable = false;
+    model.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError' });
+    expect(model.trainableWeights.map((w) => w.originalName)).toEqual(
+      model.layers[2]!.trainableWeights.map((w) => w.originalName),
+    );
+    const before = layer.stateDict();
+    const dense = model.layers[2]!.getWeights().map((w) => tf.clone(w));
+    const x = tf.randomNormal([4, 6, 6, 4], 0, 1, 'float32', 1);
+    const y = tf.randomNormal([4, 2], 0, 1, 'float32', 2);
+    await model.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0 });
+    const after = layer.stateDict();
+    for (const name of ['conv1.weight', 'bn1.weight', 'bn2.bias']) {
+      expect(Array.from(after[name]!.dataSync()), name).toEqual(Array.from(before[name]!.dataSync()));
+    }
+    const [kernel] = model.layers[2]!.getWeights();
+    expect(relativeError(kernel!, dense[0]!)).toBeGreaterThan(1e-4);
+    tf.dispose([x, y, ...dense, ...Object.values(before), ...Object.values(after)]);
+    model.optimizer.dispose();
+    model.dispose();
   });
 });
 
