@@ -8,7 +8,7 @@ import {
   type ParityReport,
   replaySeedFixture,
   summarizeParity,
-} from './parity.ts';
+} from './parity.node.ts';
 import { fixturesDir } from './parity-helpers.ts';
 
 function names(report: ParityReport, check: ParityCheck): string[] {

@@ -1,7 +1,6 @@
 // Replays a PyTorch fixture of the seed ResNet (made by the seed's own model code, see shared/fixtures/README.md)
-// on the active tfjs backend, tensor by tensor. Node only: it reads the fixture's safetensors files.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// on the active tfjs backend, tensor by tensor, from the fixture's bytes: in Node (parity.node.ts reads the files)
+// and in a page (which fetches them).
 import { readSafetensors } from '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { seedResNet, type Widths } from './resnet.ts';
@@ -105,21 +104,37 @@ function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
   });
 }
 
+/** A fixture's two files, as bytes. */
+export interface SeedFixtureBytes {
+  /** weights.safetensors: the PyTorch state_dict. */
+  weights: Uint8Array;
+  /** io.safetensors: the inputs and PyTorch's outputs. */
+  io: Uint8Array;
+}
+
+/** Options of {@link replaySeedFixtureBytes}. */
+export interface ReplayOptions {
+  /** The seed ResNet's stage widths; default the seed's 64-128-256-512. */
+  widths?: Widths;
+  /** Names the fixture in error messages (its folder or URL). Default 'the fixture'. */
+  label?: string;
+}
+
 /**
- * Replays the fixture in `fixtureDir` (weights.safetensors, io.safetensors) with a seed ResNet of `widths` on the
- * active backend: eval and train logits, the loss, every gradient the fixture has, and, when it has them, the state
+ * Replays a fixture (weights.safetensors, io.safetensors, as bytes) with a seed ResNet of `widths` on the active
+ * backend: eval and train logits, the loss, every gradient the fixture has, and, when it has them, the state
  * after one SGD step (lr 0.01) and the losses of three steps. Reports the error of every tensor it compared.
  */
-export async function replaySeedFixture(
-  fixtureDir: string,
-  options: { widths?: Widths } = {},
+export async function replaySeedFixtureBytes(
+  fixture: SeedFixtureBytes,
+  options: ReplayOptions = {},
 ): Promise<ParityReport> {
-  const read = (file: string) => readSafetensors(new Uint8Array(readFileSync(join(fixtureDir, file))));
-  const weights = read('weights.safetensors');
-  const io = read('io.safetensors');
+  const label = options.label ?? 'the fixture';
+  const weights = readSafetensors(fixture.weights);
+  const io = readSafetensors(fixture.io);
   const expected = (name: string) => {
     const t = io[name];
-    if (!t) throw new Error(`${fixtureDir}/io.safetensors has no '${name}'`);
+    if (!t) throw new Error(`${label}/io.safetensors has no '${name}'`);
     return t;
   };
   const model = seedResNet(options.widths ? { widths: options.widths } : {});
@@ -166,7 +181,7 @@ export async function replaySeedFixture(
     for (const key of Object.keys(io).filter((k) => k.startsWith('grad.'))) {
       const name = key.slice('grad.'.length);
       const variable = byName.get(name);
-      if (!variable) throw new Error(`${fixtureDir}: the fixture has ${key}, the model no parameter ${name}`);
+      if (!variable) throw new Error(`${label}: the fixture has ${key}, the model no parameter ${name}`);
       const weightKey = `grad.${name.replace(/bias$/, 'weight')}`;
       const g = torchLayout(grads[variable.name]!);
       await add(
@@ -191,7 +206,7 @@ export async function replaySeedFixture(
       for (const key of afterKeys) {
         const name = key.slice('after.'.length);
         const ours = state[name];
-        if (!ours) throw new Error(`${fixtureDir}: the fixture has ${key}, the model's state no ${name}`);
+        if (!ours) throw new Error(`${label}: the fixture has ${key}, the model's state no ${name}`);
         const [actual, reference] = [tf.cast(ours, 'float32'), tf.cast(io[key]!, 'float32')];
         // The step counter must be exact.
         const tolerance = name.endsWith('num_batches_tracked') ? 0 : PARITY_TOLERANCES.gradient;
