@@ -69,6 +69,11 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** The options of the libraries, which a CLI user cannot pass: the CLI's messages name its flags instead. */
 const LIBRARY_WORDS = /\burl:|md5: null|dataDir:|tarball:|loadSynthetic|download is false/;
 
+/** A history without its wall-clock times, which no two runs share. */
+function withoutTimes(history: { epochs: Array<Record<string, unknown>> }): unknown {
+  return { ...history, epochs: history.epochs.map(({ time: _, trainTime: __, ...rest }) => rest) };
+}
+
 /** Every file under `dir` with its bytes, to show a run was left as it was. */
 function snapshot(dir: string): Record<string, string> {
   const files: Record<string, string> = {};
@@ -123,6 +128,45 @@ describe('skipnet-train', () => {
     expect(r.stdout).toMatch(/^epoch 1, loss \d+\.\d{3}, /m);
     expect(existsSync(join(dir, 'checkpoints', 'latest.json'))).toBe(true);
   });
+
+  it.each(['wasm', 'cpu'])(
+    'repeats a run exactly on %s: one --seed, one history and the same weights',
+    async (backend) => {
+      const small = ['--backend', backend, '--dataset', 'synthetic', '--subset', '16', '--batch-size', '8'];
+      const args = [
+        ...small,
+        '--model',
+        'cifar',
+        '--widths',
+        '2,2,4,4',
+        '--image-size',
+        '16',
+        '--epochs',
+        '1',
+      ];
+      const runs = [
+        ['--seed', '7', 'a'],
+        ['--seed', '7', 'b'],
+        ...(backend === 'wasm' ? [['--seed', '8', 'c']] : []),
+      ].map(([flag, seed, name]) => ({
+        dir: join(work, `seed-${backend}-${name}`),
+        flag: flag!,
+        seed: seed!,
+      }));
+      for (const { dir, flag, seed } of runs) {
+        const r = await run([...args, flag, seed, '--out', dir, '--no-progress']);
+        expect(r.code, r.stderr).toBe(0);
+      }
+      const [a, b, c] = runs.map(({ dir }) => ({
+        history: withoutTimes(JSON.parse(readFileSync(join(dir, 'history.json'), 'utf8'))),
+        weights: readFileSync(join(dir, 'checkpoints', 'epoch-0001', 'weights.safetensors')),
+      }));
+      expect(b!.history).toEqual(a!.history);
+      expect(b!.weights.equals(a!.weights)).toBe(true);
+      // …and the seed is what decides: another one gives another run.
+      if (c) expect(c.weights.equals(a!.weights)).toBe(false);
+    },
+  );
 
   it('refuses to start a new run into an --out that holds one, and leaves it as it was', async () => {
     const before = snapshot(out);

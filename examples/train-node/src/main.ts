@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BackendUnavailableError, selectBackend } from '@skipnet/backend';
 import { type CifarDataset, type CifarSplit, type Normalize, resize, type Transform } from '@skipnet/cifar10';
-import type { Module } from '@skipnet/nn';
+import { init, type Module } from '@skipnet/nn';
 import { cifarResNet, seedResNet, type Widths } from '@skipnet/resnet';
 import {
   Adam,
@@ -32,8 +32,6 @@ const SEED_DEPTHS: StepShape['depths'] = [2, 2, 2, 2];
 export interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
-  /** Relative paths (`--out`, `runs/`) resolve against it. Default: the process's working folder. */
-  cwd?: string;
 }
 
 const consoleIo: Io = { out: (l) => console.log(l), err: (l) => console.error(l) };
@@ -129,7 +127,7 @@ export async function main(argv: string[], io: Io = consoleIo, signal?: AbortSig
       out: o.out,
       resume: o.resume,
       overwrite: o.overwrite,
-      cwd: io.cwd ?? process.cwd(),
+      cwd: process.cwd(),
     });
   } catch (error) {
     if (error instanceof OutDirError) return fail(io, 2, error.message);
@@ -177,6 +175,9 @@ async function run(o: TrainOptions, out: OutDir, io: Io, signal?: AbortSignal): 
     normalize: { mean: 0.5, std: 0.5 },
   };
   const model = makeModel(o, data.classNames.length, imageSize);
+  // tfjs has no global generator to seed: every parameter is drawn again from --seed (the trainer's Xavier init
+  // of the weights follows it too), so two runs with one seed start from the same model.
+  init.resetParameters(model, { seed: o.seed });
   const params = model.parameters().reduce((n, p) => n + p.size, 0);
   io.out(
     `model: ${o.model === 'seed' ? 'seed ResNet' : 'CIFAR-style ResNet'}, ${params.toLocaleString('en')} parameters`,
