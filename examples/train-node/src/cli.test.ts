@@ -362,7 +362,7 @@ describe.concurrent('skipnet-train refuses bad input, naming it and the fix', ()
       ]);
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toMatch(
-        /skipnet-train: checksum mismatch for http:\/\/127\.0\.0\.1:\d+\/cifar-10-binary\.tar\.gz: MD5 \w+, expected c32a1d4ab5d03f1284b67883e8d87530/,
+        /skipnet-train: checksum mismatch for http:\/\/127\.0\.0\.1:\d+\/cifar-10-binary\.tar\.gz: .*MD5 \w+, expected c32a1d4ab5d03f1284b67883e8d87530/,
       );
       expect(r.stderr).toMatch(/--md5 <hex>/);
       expect(r.stderr).not.toMatch(LIBRARY_WORDS);

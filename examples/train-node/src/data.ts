@@ -41,8 +41,9 @@ function inCliWords(error: Cifar10Error, dataDir: string): DataUnavailableError 
     case 'checksum':
       return new DataUnavailableError(
         error.reason,
-        `The file is damaged, cut short, or another packaging of CIFAR-10. Delete it and run again to download ` +
-          'it afresh; if you trust that file, pass its MD5 (md5sum prints it) with --md5 <hex>.',
+        'The file is damaged, cut short, or another packaging of CIFAR-10. A file in --data-dir: delete it and ' +
+          'run again to download it afresh. A mirror (--url) you trust: pass the MD5 of its file (md5sum prints ' +
+          'it) with --md5 <hex>, or use another --url.',
       );
     case 'download':
       return new DataUnavailableError(error.reason, offlineFix(dataDir));
