@@ -25,13 +25,12 @@ export {
 } from './layers.ts';
 export { type LoadStateDictOptions, Module, type TensorLayout } from './module.ts';
 export {
-  readSafetensors,
-  readSafetensorsHeader,
   type SafetensorsDtype,
   SafetensorsError,
   type SafetensorsErrorCode,
   type SafetensorsHeader,
   type SafetensorsTensorInfo,
-  type WriteSafetensorsOptions,
-  writeSafetensors,
-} from './safetensors.ts';
+} from './safetensors/format.ts';
+export { readSafetensorsHeader } from './safetensors/header.ts';
+export { readSafetensors } from './safetensors/read.ts';
+export { type WriteSafetensorsOptions, writeSafetensors } from './safetensors/write.ts';

@@ -11,10 +11,11 @@ import {
   SafetensorsError,
   type SafetensorsErrorCode,
   writeSafetensors,
-} from './safetensors.ts';
+} from '../index.ts';
+import { expectError, file } from './test-files.ts';
 
-// The repository root is three levels above src/; the shared fixtures sit beside it.
-const FIXTURES = resolve(import.meta.dirname, '../../..', '../shared/fixtures');
+// The repository root is four levels above src/safetensors/; the shared fixtures sit beside it.
+const FIXTURES = resolve(import.meta.dirname, '../../../..', '../shared/fixtures');
 
 function fixture(path: string): Uint8Array {
   const file = join(FIXTURES, path);
@@ -30,34 +31,6 @@ function listFixtures(dir = FIXTURES): string[] {
     if (entry.isDirectory()) return listFixtures(path);
     return entry.name.endsWith('.safetensors') ? [relative(FIXTURES, path)] : [];
   });
-}
-
-/** A file per the spec: u64 LE header length, the header padded with spaces to 8 bytes, then the data. */
-function file(header: string | object, data: ArrayLike<number> = []): Uint8Array {
-  const text = typeof header === 'string' ? header : JSON.stringify(header);
-  const json = new TextEncoder().encode(text + ' '.repeat((8 - (text.length % 8)) % 8));
-  const out = new Uint8Array(8 + json.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  out.set(data, 8 + json.length);
-  return out;
-}
-
-function catchError(fn: () => unknown): SafetensorsError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SafetensorsError);
-    return error as SafetensorsError;
-  }
-  throw new Error('expected a SafetensorsError, but nothing was thrown');
-}
-
-function expectError(fn: () => unknown, code: SafetensorsErrorCode, message: RegExp, key?: string): void {
-  const error = catchError(fn);
-  expect(error.code).toBe(code);
-  expect(error.message).toMatch(message);
-  if (key !== undefined) expect(error.key).toBe(key);
 }
 
 function disposeAll(tensors: Record<string, tf.Tensor>): void {
