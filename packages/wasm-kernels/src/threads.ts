@@ -3,6 +3,9 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { startKernelWorkers } from './kernel-workers.ts';
+import { setKernelThreads } from './parallel.ts';
+import { compiledModule, type EmscriptenModule, emscriptenMemory, kernelsOn } from './wasm-module.ts';
 
 /** Options of {@link setThreadedWasmBackend}. */
 export interface ThreadedWasmOptions {
@@ -67,12 +70,24 @@ export async function setThreadedWasmBackend(options: ThreadedWasmOptions = {}):
     URL.createObjectURL = createObjectURL;
     os.cpus = cpus;
   }
+  const backend = tf.backend() as unknown as { wasm: EmscriptenModule & { PThread?: PThreadPool } };
   // Emscripten's pthread workers would otherwise keep Node running after the program's end.
-  const pthreads = (tf.backend() as { wasm?: { PThread?: PThreadPool } }).wasm?.PThread;
+  const pthreads = backend.wasm.PThread;
   for (const worker of [...(pthreads?.unusedWorkers ?? []), ...(pthreads?.runningWorkers ?? [])]) {
     worker.unref();
   }
-  return wasm.getThreadsCount();
+  const count = wasm.getThreadsCount();
+  startOurKernelThreads(backend, count);
+  return count;
+}
+
+/** Our own kernels (csrc/kernels.c) get as many threads as XNNPACK: the main thread and count − 1 workers. */
+function startOurKernelThreads(backend: { wasm: EmscriptenModule }, count: number): void {
+  const memory = emscriptenMemory(backend.wasm);
+  const module = compiledModule(true);
+  const exports = kernelsOn(memory);
+  if (count < 2 || module === undefined || exports === undefined) return;
+  setKernelThreads(backend, startKernelWorkers(module, memory, exports, count - 1));
 }
 
 interface PThreadPool {

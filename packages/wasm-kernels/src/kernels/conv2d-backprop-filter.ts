@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { type ConvGradAttrs, forwardConvInfo } from './conv-info.ts';
 import { disposeAll, runKernel, type WasmBackend } from './run.ts';
+import { winogradFilterGrad, winogradKernels } from './winograd.ts';
 
 interface FilterGradAttrs extends ConvGradAttrs {
   filterShape: [number, number, number, number];
@@ -219,6 +220,8 @@ export function conv2dBackpropFilter(args: {
   const x = inputs.x as tf.TensorInfo;
   const dy = inputs.dy as tf.TensorInfo;
   const info = forwardConvInfo('Conv2DBackpropFilter', x.shape, attrs.filterShape, attrs);
+  const kernels = winogradKernels(backend, info);
+  if (kernels) return winogradFilterGrad(kernels, backend, x, dy, info);
   const gemm = formulation === 'auto' ? useGemm(info) : formulation === 'im2col';
   return gemm ? im2colGemm(backend, x, dy, info) : dilatedConv(backend, x, dy, info);
 }

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { type ConvGradAttrs, forwardConvInfo } from './conv-info.ts';
 import { disposeAll, runKernel, type WasmBackend } from './run.ts';
+import { winogradInputGrad, winogradKernels } from './winograd.ts';
 
 interface InputGradAttrs extends ConvGradAttrs {
   inputShape: [number, number, number, number];
@@ -157,6 +158,8 @@ export function conv2dBackpropInput(args: {
   const dy = inputs.dy as tf.TensorInfo;
   const filter = inputs.filter as tf.TensorInfo;
   const info = forwardConvInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape, attrs);
+  const kernels = winogradKernels(backend, info);
+  if (kernels) return winogradInputGrad(kernels, backend, dy, filter, info);
   return info.strideHeight === 1 && info.strideWidth === 1
     ? flippedConv(backend, dy, filter, info)
     : gemmCol2im(backend, dy, filter, info);

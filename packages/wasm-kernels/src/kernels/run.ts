@@ -1,11 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { EmscriptenModule } from '../wasm-module.ts';
 
 /** The slice of tfjs-backend-wasm's `BackendWasm` our kernels use (structural, so no runtime import). */
 export interface WasmBackend {
+  wasm: EmscriptenModule;
+  dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
   disposeData(dataId: tf.DataId, force?: boolean): boolean;
   incRef(dataId: tf.DataId): void;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+}
+
+/** Where a tensor's data starts in the wasm memory (a byte offset: it stays valid when the memory grows). */
+export function address(backend: WasmBackend, info: tf.TensorInfo): number {
+  const data = backend.dataIdMap.get(info.dataId);
+  if (data === undefined) throw new Error('@skipnet/wasm-kernels: a tensor is not on the wasm backend.');
+  return data.memoryOffset;
 }
 
 /**
