@@ -1,42 +1,67 @@
-// Loader throughput: images/s through batches({ batchSize: 64 }) with the seed transform (PIL-bilinear resize to
-// 96×96, /255, (x − 0.5)/0.5), tensors made on tfjs's CPU backend and disposed by the iterator. Uses the built-in
-// synthetic set (same 32×32 uint8 layout as CIFAR-10), so it runs offline. Run: pnpm bench (builds first).
+// Loader throughput: images/s through batches({ batchSize: 64 }) on the built-in synthetic set (the same 32×32
+// uint8 layout as CIFAR-10, so it runs offline), tensors made on tfjs's CPU backend and disposed as the trainer
+// does. Each pipeline is measured on the main thread (workers: 0) and in the worker pool, runs interleaved so that
+// the machine's other load falls on both alike. "main thread busy" is the event loop's utilisation during the run:
+// what is left of the thread that would feed a GPU. Run: pnpm bench (builds first).
 import '@tensorflow/tfjs-backend-cpu';
-import { cpus, loadavg } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
-import { horizontalFlip, loadSynthetic, randomCrop, resize } from '../dist/index.js';
+import { horizontalFlip, loadSynthetic, randomCrop, resize } from '../dist/index.node.js';
 
 await tf.setBackend('cpu');
 const data = await loadSynthetic({ trainSize: 5000, testSize: 10, seed: 0 });
+const runs = 5;
 
-async function measure(label, options) {
-  const wall = [];
-  const cpu = [];
-  for (let run = 0; run < 3; run++) {
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    let n = 0;
-    for await (const b of data.train.batches({ batchSize: 64, epoch: run, ...options })) n += b.x.shape[0];
-    const c = process.cpuUsage(c0);
-    wall.push(n / ((performance.now() - t0) / 1000));
-    cpu.push(n / ((c.user + c.system) / 1e6));
+async function once(options, epoch) {
+  const elu = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  let n = 0;
+  for await (const b of data.train.batches({ batchSize: 64, shuffle: true, epoch, ...options })) {
+    n += b.x.shape[0];
+    tf.dispose([b.x, b.y]);
   }
-  const median = (v) =>
-    Math.round(v.sort((a, b) => a - b)[1])
-      .toLocaleString('en-US')
-      .padStart(7);
-  // Per CPU-second too: on a shared machine the wall-clock rate mostly measures the other processes.
-  console.log(
-    `${label.padEnd(52)} ${median(wall)} images/s wall, ${median(cpu)} per CPU-second (median of 3)`,
-  );
+  const seconds = (performance.now() - t0) / 1000;
+  return { rate: n / seconds, busy: performance.eventLoopUtilization(elu).utilization };
 }
 
+const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+const fmt = (v) => Math.round(v).toLocaleString('en-US').padStart(7);
+
+async function compare(label, options, workerCounts) {
+  const results = new Map(workerCounts.map((w) => [w, []]));
+  for (let run = 0; run < runs; run++) {
+    for (const workers of workerCounts) results.get(workers).push(await once({ ...options, workers }, run));
+  }
+  const base = median(results.get(0).map((r) => r.rate));
+  console.log(label);
+  for (const [workers, rs] of results) {
+    const rate = median(rs.map((r) => r.rate));
+    const busy = median(rs.map((r) => r.busy));
+    console.log(
+      `  ${workers === 0 ? 'main thread   ' : `${workers} worker${workers > 1 ? 's' : ' '}     `} ${fmt(rate)} images/s ` +
+        `(${(rate / base).toFixed(2)}×), main thread busy ${(100 * busy).toFixed(0)}%  [${rs.map((r) => Math.round(r.rate)).join(', ')}]`,
+    );
+  }
+}
+
+const cores = availableParallelism();
+const counts = [...new Set([0, 1, 2, Math.max(1, cores - 1), cores])].sort((a, b) => a - b);
+console.log(
+  `node ${process.version}, ${cpus()[0]?.model}, ${cores} cores, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} at the start; medians of ${runs} interleaved runs of 5,000 images, batch 64`,
+);
 const seed = { transform: [resize(96)], normalize: { mean: 0.5, std: 0.5 } };
-console.log(`node ${process.version}, ${cpus()[0]?.model}, load average ${loadavg()[0].toFixed(1)}`);
-await measure('seed transform, 96x96, batch 64, shuffled', { ...seed, shuffle: true });
-await measure('seed transform + crop(pad 4) + flip, 96x96, batch 64', {
-  ...seed,
-  shuffle: true,
-  transform: [randomCrop(32, 4), horizontalFlip(), resize(96)],
-});
-await measure('no transform, 32x32, batch 64', { shuffle: true });
+await compare('seed transform: resize 96×96 (PIL bilinear), /255, (x − 0.5)/0.5', seed, counts);
+await compare(
+  'crop (padding 4) + flip + the seed transform',
+  { ...seed, transform: [randomCrop(32, 4), horizontalFlip(), resize(96)] },
+  counts,
+);
+await compare('no transform (32×32, /255)', {}, [0, 1, 2]);
+console.log(
+  `load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} at the end`,
+);

@@ -35,5 +35,6 @@ export {
   resize,
   seedTransform,
   type Transform,
+  type TransformSpec,
   toFloat,
 } from './transforms.ts';

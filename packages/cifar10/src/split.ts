@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { IMAGE_BYTES, IMAGE_SIZE } from './format.ts';
+import { IMAGE_BYTES } from './format.ts';
+import { BatchPool, workerHost } from './pool.ts';
+import { prepareBatch } from './prepare.ts';
 import { permutation, Rng } from './random.ts';
-import { type Normalize, type Transform, transformToFloat } from './transforms.ts';
+import type { Normalize, Transform, TransformSpec } from './transforms.ts';
 import { requirePositiveInteger } from './validate.ts';
 
 /** Runs `fn` as a new task after pending I/O: Node's setImmediate, a zero timeout in browsers. */
@@ -30,8 +32,18 @@ export interface BatchOptions {
   /** `(x / 255 − mean) / std` after the transforms (default mean 0, std 1: just `/255`). */
   normalize?: Normalize;
   /**
-   * Batches prepared ahead, while the caller's step runs (default 1; 0 prepares each batch on request). They are
-   * prepared as typed arrays between the caller's awaits, and become tensors only when handed out.
+   * Worker threads that prepare the batches (resize, augmentation, normalisation), leaving the main thread free to
+   * feed the backend: a count, `0` for none (batches are then prepared on the main thread, between your awaits),
+   * or `'auto'` (the default): one fewer than the logical cores (at least 1, at most the epoch's batches) where the
+   * platform has workers (Node's entry: `worker_threads`; browsers: Web Workers) and every transform is a built-in
+   * one, else none. A transform of your own runs on the main thread (with a count, it is an error). The batches
+   * are the same bytes whatever this is. The workers start with the loop and stop when it ends (also on `break`).
+   */
+  workers?: number | 'auto';
+  /**
+   * Batches prepared ahead of the one you are using (default 2 per worker, or 1 on the main thread; 0 prepares
+   * each batch on request). This bounds the memory: each is `batchSize × height × width × 3` floats until handed
+   * out (7 MB at 64 × 96 × 96). They are typed arrays until handed out, and become tensors only then.
    */
   prefetch?: number;
 }
@@ -148,13 +160,15 @@ export class CifarSplit {
   async *batches(options: BatchOptions): AsyncGenerator<Batch, void, undefined> {
     const { batchSize, shuffle = false, seed = 0, epoch = 0, transform = [], normalize } = options;
     requirePositiveInteger('batches', 'batchSize', batchSize);
-    const prefetch = options.prefetch ?? 1;
+    const count = this.batchCount(options);
+    const workers = resolveWorkers(options.workers ?? 'auto', transform, count);
+    const prefetch = options.prefetch ?? (workers > 0 ? 2 * workers : 1);
     if (!Number.isInteger(prefetch) || prefetch < 0) {
       throw new Error(`batches: prefetch must be an integer ≥ 0, got ${prefetch}`);
     }
     const order = shuffle ? permutation(this.length, new Rng(seed, epoch, 0x5eed)) : null;
-    const count = this.batchCount(options);
-    const prepare = (b: number): PreparedBatch => {
+    /** Batch b's raw images, labels and indices: a copy of 3,072 bytes per image, the main thread's only work. */
+    const gather = (b: number) => {
       const start = b * batchSize;
       const n = Math.min(batchSize, this.length - start);
       const indices = new Uint32Array(n);
@@ -166,41 +180,45 @@ export class CifarSplit {
         y[i] = this.labels[src]!;
         raw.set(this.images.subarray(src * IMAGE_BYTES, (src + 1) * IMAGE_BYTES), i * IMAGE_BYTES);
       }
-      const rng = new Rng(seed, epoch, b, 0xa06);
-      const random = () => rng.next();
-      const out = transformToFloat(
-        { data: raw, count: n, height: IMAGE_SIZE, width: IMAGE_SIZE },
-        transform,
-        normalize,
-        random,
-      );
-      return { x: out.data, shape: [n, out.height, out.width, 3], y, indices };
+      return { n, indices, raw, y };
     };
-    // Preparation runs as a task of its own, so it overlaps whatever the caller awaits (GPU work, data reads).
+    const pool = workers > 0 ? new BatchPool(workers, workerHost()!) : null;
+    const specs = transform.map((t) => t.spec as TransformSpec);
     const later = (b: number): Promise<PreparedBatch> => {
-      const p = new Promise<PreparedBatch>((res, rej) =>
-        nextTask(() => {
-          try {
-            res(prepare(b));
-          } catch (e) {
-            rej(e);
-          }
-        }),
-      );
+      const { n, indices, raw, y } = gather(b);
+      const p = pool
+        ? pool
+            .run({ id: b, raw, count: n, transforms: specs, normalize, seed, epoch })
+            .then((r): PreparedBatch => ({ x: r.x, shape: [n, r.height, r.width, 3], y, indices }))
+        : // On the main thread, as a task of its own, so it overlaps whatever the caller awaits.
+          new Promise<PreparedBatch>((res, rej) =>
+            nextTask(() => {
+              try {
+                const out = prepareBatch(raw, n, transform, normalize, seed, epoch, b);
+                res({ x: out.data, shape: [n, out.height, out.width, 3], y, indices });
+              } catch (e) {
+                rej(e);
+              }
+            }),
+          );
       // A batch abandoned by an early `break` must not surface as an unhandled rejection.
       p.catch(() => {});
       return p;
     };
     const pending: Promise<PreparedBatch>[] = [];
     let scheduled = 0;
-    for (let b = 0; b < count; b++) {
-      while (scheduled < count && scheduled <= b + prefetch) pending.push(later(scheduled++));
-      const ready = await pending.shift()!;
-      yield {
-        x: tf.tensor4d(ready.x, ready.shape, 'float32'),
-        y: tf.tensor1d(ready.y, 'int32'),
-        indices: ready.indices,
-      };
+    try {
+      for (let b = 0; b < count; b++) {
+        while (scheduled < count && scheduled <= b + prefetch) pending.push(later(scheduled++));
+        const ready = await pending.shift()!;
+        yield {
+          x: tf.tensor4d(ready.x, ready.shape, 'float32'),
+          y: tf.tensor1d(ready.y, 'int32'),
+          indices: ready.indices,
+        };
+      }
+    } finally {
+      pool?.close();
     }
   }
 
@@ -209,4 +227,31 @@ export class CifarSplit {
       throw new RangeError(`${this.dataset} ${this.name}: image index ${i} is outside 0..${this.length - 1}`);
     }
   }
+}
+
+/** The number of workers `batches()` uses: `workers` resolved against the platform and the transforms. */
+function resolveWorkers(workers: number | 'auto', transforms: readonly Transform[], batches: number): number {
+  const own = transforms.find((t) => t.spec === undefined);
+  const host = workerHost();
+  if (workers === 'auto') {
+    if (!host || own || batches === 0) return 0;
+    return Math.min(Math.max(1, host.concurrency - 1), batches);
+  }
+  if (!Number.isInteger(workers) || workers < 0) {
+    throw new Error(`batches: workers must be an integer ≥ 0 or 'auto', got ${workers}`);
+  }
+  if (workers === 0) return 0;
+  if (own) {
+    throw new Error(
+      `batches: the transform '${own.name}' is your own, so it cannot run in a worker; pass workers: 0 or 'auto' ` +
+        '(which then prepares batches on the main thread)',
+    );
+  }
+  if (!host) {
+    throw new Error(
+      'batches: this platform has no worker threads for the batch pool (in Node, import @skipnet/cifar10 through ' +
+        "its Node entry, the default there); pass workers: 0 or 'auto'",
+    );
+  }
+  return Math.min(workers, Math.max(1, batches));
 }

@@ -293,19 +293,18 @@ export async function serve(body: Buffer): Promise<LoopbackServer> {
 }
 
 /**
- * Runs `loadCifar10(options)` from this package's TypeScript sources in a separate Node process (a loader hook
- * transpiles the .ts files with `typescript`), resolving to what it printed: the train labels, or the error.
+ * Runs `body` (top-level-await JavaScript that may import this package's TypeScript sources by URL) in a separate
+ * Node process, a loader hook transpiling the .ts files with `typescript`; resolves to the JSON it printed on
+ * stdout (or `{ error }`), with its stderr. The process must end by itself within 60 s.
  */
-export async function loadInChildProcess(
-  options: object,
-): Promise<{ labels?: number[]; error?: string; stderr: string }> {
+export async function runInChildProcess(body: string): Promise<Record<string, unknown> & { stderr: string }> {
   const { spawn } = await import('node:child_process');
   const { createRequire } = await import('node:module');
   const { pathToFileURL } = await import('node:url');
   const { mkdtemp, rm } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
-  const here = dirname(fileURLToPath(import.meta.url));
-  const typescript = pathToFileURL(createRequire(import.meta.url).resolve('typescript')).href;
+  const require = createRequire(import.meta.url);
+  const typescript = pathToFileURL(require.resolve('typescript')).href;
   const hooks = `
     import { readFileSync } from 'node:fs';
     import { fileURLToPath } from 'node:url';
@@ -319,13 +318,13 @@ export async function loadInChildProcess(
       });
       return { format: 'module', source: outputText, shortCircuit: true };
     }`;
+  // Bare imports in `body` resolve from this package, as they would in its tests.
+  const cpuBackend = pathToFileURL(require.resolve('@tensorflow/tfjs-backend-cpu')).href;
   const script = `
     import { register } from 'node:module';
     register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
-    const { loadCifar10 } = await import(${JSON.stringify(pathToFileURL(join(here, 'load.ts')).href)});
     try {
-      const data = await loadCifar10(JSON.parse(process.argv[2]));
-      process.stdout.write(JSON.stringify({ labels: [...data.train.labels] }));
+      ${body.replaceAll("'@tensorflow/tfjs-backend-cpu'", JSON.stringify(cpuBackend))}
     } catch (e) {
       process.stdout.write(JSON.stringify({ error: e.message }));
     }`;
@@ -333,9 +332,7 @@ export async function loadInChildProcess(
   const file = join(dir, 'child.mjs');
   await writeFile(file, script);
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [file, JSON.stringify(options)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -346,14 +343,30 @@ export async function loadInChildProcess(
     });
     const timer = setTimeout(() => child.kill(), 60_000);
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       void rm(dir, { recursive: true, force: true });
       try {
         resolvePromise({ ...JSON.parse(out), stderr: err });
       } catch {
-        reject(new Error(`child exited with ${code} without a result: ${err.slice(-2000)}`));
+        reject(new Error(`child exited with ${code ?? signal} without a result: ${err.slice(-2000)}`));
       }
     });
   });
+}
+
+/**
+ * Runs `loadCifar10(options)` from this package's TypeScript sources in a separate Node process, resolving to what
+ * it printed: the train labels, or the error.
+ */
+export async function loadInChildProcess(
+  options: object,
+): Promise<{ labels?: number[]; error?: string; stderr: string }> {
+  const { pathToFileURL } = await import('node:url');
+  const here = dirname(fileURLToPath(import.meta.url));
+  return runInChildProcess(`
+    const { loadCifar10 } = await import(${JSON.stringify(pathToFileURL(join(here, 'load.ts')).href)});
+    const data = await loadCifar10(${JSON.stringify(options)});
+    process.stdout.write(JSON.stringify({ labels: [...data.train.labels] }));
+  `) as Promise<{ labels?: number[]; error?: string; stderr: string }>;
 }

@@ -17,6 +17,29 @@ export interface ImageBatch {
 export interface Transform {
   readonly name: string;
   apply(batch: ImageBatch, random: () => number): ImageBatch;
+  /**
+   * The built-in transforms describe themselves as data, so a worker can rebuild them ({@link transformFromSpec}).
+   * A transform without one (your own) runs on the main thread.
+   */
+  readonly spec?: TransformSpec;
+}
+
+/** A built-in transform as plain data, to send to a worker. */
+export type TransformSpec =
+  | { kind: 'resize'; height: number; width: number }
+  | { kind: 'randomCrop'; size: number; padding: number }
+  | { kind: 'horizontalFlip'; probability: number };
+
+/** The built-in transform a {@link TransformSpec} describes. */
+export function transformFromSpec(spec: TransformSpec): Transform {
+  switch (spec.kind) {
+    case 'resize':
+      return resize(spec.height, spec.width);
+    case 'randomCrop':
+      return randomCrop(spec.size, spec.padding);
+    case 'horizontalFlip':
+      return horizontalFlip(spec.probability);
+  }
 }
 
 /** Per-channel (or shared) mean and standard deviation applied after `/255`: `(x / 255 − mean) / std`. */
@@ -192,8 +215,6 @@ function resizeBatch(batch: ImageBatch, height: number, width: number, table: Fl
   return out;
 }
 
-const RESIZE = Symbol('resize');
-
 /**
  * Resizes with the arithmetic of Pillow's `Image.resize(size, Image.BILINEAR)` on an RGB image: a horizontal pass,
  * then a vertical one, each rounded to uint8. This is the seed's `resize((96, 96))`.
@@ -203,7 +224,7 @@ export function resize(height: number, width: number = height): Transform {
   requirePositiveInteger('resize', 'width', width);
   return {
     name: `resize(${height}x${width}, bilinear as PIL)`,
-    [RESIZE]: { height, width },
+    spec: { kind: 'resize', height, width },
     apply(batch) {
       if (batch.height === height && batch.width === width) return batch;
       return {
@@ -213,7 +234,7 @@ export function resize(height: number, width: number = height): Transform {
         width,
       };
     },
-  } as Transform;
+  };
 }
 
 /**
@@ -227,6 +248,7 @@ export function randomCrop(size: number, padding = 0): Transform {
   }
   return {
     name: `randomCrop(${size}, padding ${padding})`,
+    spec: { kind: 'randomCrop', size, padding },
     apply(batch, random) {
       const { count, height, width } = batch;
       const spanY = height + 2 * padding - size;
@@ -263,6 +285,7 @@ export function horizontalFlip(probability = 0.5): Transform {
   }
   return {
     name: `horizontalFlip(p=${probability})`,
+    spec: { kind: 'horizontalFlip', probability },
     apply(batch, random) {
       const { count, height, width } = batch;
       const out = new Uint8Array(batch.data);
@@ -338,15 +361,17 @@ export function transformToFloat(
   normalize: Normalize = { mean: 0, std: 1 },
   random: () => number,
 ): { data: Float32Array; height: number; width: number } {
-  const last = transforms.at(-1) as
-    | (Transform & { [RESIZE]?: { height: number; width: number } })
-    | undefined;
-  const fused = last?.[RESIZE];
+  const last = transforms.at(-1)?.spec;
+  const fused = last?.kind === 'resize' ? last : null;
   let b = batch;
   for (const t of fused ? transforms.slice(0, -1) : transforms) b = t.apply(b, random);
   if (fused) {
-    const table = floatTable(normalize, fused.width * 3);
-    return { data: resizeBatch(b, fused.height, fused.width, table) as Float32Array, ...fused };
+    const { height, width } = fused;
+    return {
+      data: resizeBatch(b, height, width, floatTable(normalize, width * 3)) as Float32Array,
+      height,
+      width,
+    };
   }
   return { data: applyTable(b.data, floatTable(normalize, 0)), height: b.height, width: b.width };
 }
