@@ -237,8 +237,8 @@ export async function download(o: DownloadOptions): Promise<void> {
       const size = await sizeOf(part);
       await rm(part, { force: true });
       throw new ChecksumError(
-        `checksum mismatch for ${o.url}: the whole file arrived (${size.toLocaleString('en-US')} bytes) with MD5 ` +
-          `${sum}, expected ${o.md5}; the download was deleted`,
+        `checksum mismatch for ${o.url}: MD5 ${sum}, expected ${o.md5} (the whole file arrived, ` +
+          `${size.toLocaleString('en-US')} bytes); the download was deleted`,
       );
     }
   }
