@@ -237,8 +237,8 @@ export async function download(o: DownloadOptions): Promise<void> {
       const size = await sizeOf(part);
       await rm(part, { force: true });
       throw new ChecksumError(
-        `checksum mismatch for ${o.url}: MD5 ${sum}, expected ${o.md5} (the whole file arrived, ` +
-          `${size.toLocaleString('en-US')} bytes); the download was deleted`,
+        `checksum mismatch for ${o.url}: MD5 ${sum}, expected ${o.md5}; the download (the whole file, ` +
+          `${size.toLocaleString('en-US')} bytes) was deleted`,
       );
     }
   }
