@@ -1,5 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { tfjsCoreGradConfigs } from './gradient-configs.ts';
+import { checkTrainingBackend } from './training-backend.ts';
+
+/**
+ * tfjs-core's Conv2D gradient, first checking that the backend can train a convolution (wasm without
+ * @skipnet/wasm-kernels fails with a message that says what to import; cpu's slow kernel gets a warning).
+ */
+function withBackendCheck(config: tf.GradConfig): tf.GradConfig {
+  if (config.kernelName !== tf.Conv2D) return config;
+  return {
+    ...config,
+    gradFunc: (dy, saved, attrs) => {
+      checkTrainingBackend();
+      return config.gradFunc(dy, saved, attrs);
+    },
+  };
+}
 
 /**
  * Registers tfjs-core's gradient functions (which `@tensorflow/tfjs-core` alone leaves out) so
@@ -11,7 +27,7 @@ import { tfjsCoreGradConfigs } from './gradient-configs.ts';
 export function registerGradients(): void {
   for (const config of tfjsCoreGradConfigs) {
     if (tf.getGradient(config.kernelName) === undefined) {
-      tf.registerGradient(config);
+      tf.registerGradient(withBackendCheck(config));
     }
   }
 }

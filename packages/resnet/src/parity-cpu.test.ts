@@ -1,14 +1,14 @@
 // Parity with PyTorch 1.13 on the cpu backend, against the shared fixtures made by
 // shared/reference/make_fixtures.py from the seed's own model code (see shared/fixtures/README.md).
 import '@tensorflow/tfjs-backend-cpu';
+import { registerTrainingKernels } from '@skipnet/cpu-kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useFastCpuFilterGrad } from './fast-cpu-filter-grad.ts';
 import { checkFullParity, checkNarrowParity } from './parity-checks.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
-  useFastCpuFilterGrad();
+  registerTrainingKernels(); // the cpu filter gradient without its per-element loop
 });
 
 describe('seed ResNet matches PyTorch on the cpu backend', () => {

@@ -1,10 +1,14 @@
-// Test support (not part of the package): tfjs-backend-cpu 4.22's Conv2DBackpropFilter reads every
-// element through TensorBuffer.get with channels innermost, ~80x slower than its forward conv (77 s
-// for one 3x3x256x256 filter gradient at 12x12, batch 2), which would make the full-width parity
-// test take many minutes. This is the same sum over typed arrays, accumulated in float64, with the
-// output channels innermost. fast-cpu-filter-grad.test.ts checks it against the stock kernel.
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * tfjs-backend-cpu 4.22's Conv2DBackpropFilter reads every element through `TensorBuffer.get` with the channels
+ * innermost: about 80× slower than its own forward convolution (77 s for one 3×3×256×256 filter gradient at
+ * 12×12, batch 2), which makes training on cpu hundreds of times slower than on wasm. This is the same sum over
+ * the typed arrays, with the output channels innermost. Every filter element adds the same products in the same
+ * order (batch, then output rows, then columns) in float64, as the stock kernel does, so the results are the same
+ * bits; conv2d-backprop-filter.test.ts checks that.
+ */
 
 interface FilterGradAttrs {
   strides: [number, number] | number;
@@ -14,10 +18,21 @@ interface FilterGradAttrs {
   filterShape: [number, number, number, number];
 }
 
-const conv2dBackpropFilterCpu: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+/** The stock kernel, which still runs the NCHW layout (tfjs-core's conv2d gradient never asks for it). */
+let stock: tf.KernelFunc | undefined;
+
+export function rememberStock(kernelFunc: tf.KernelFunc): void {
+  stock = kernelFunc;
+}
+
+export const conv2dBackpropFilter: tf.KernelFunc = (args) => {
+  const { inputs, backend, attrs } = args;
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as FilterGradAttrs;
-  if (dataFormat === 'NCHW') throw new Error('fast Conv2DBackpropFilter: NHWC only');
+  if (dataFormat === 'NCHW') {
+    if (!stock) throw new Error('@skipnet/cpu-kernels: Conv2DBackpropFilter in NCHW needs the stock kernel');
+    return stock(args);
+  }
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
     filterShape,
@@ -50,7 +65,6 @@ const conv2dBackpropFilterCpu: tf.KernelFunc = ({ inputs, backend, attrs }) => {
             const wOffset = (wr * filterWidth + wc) * inChannels * outChannels;
             for (let d1 = 0; d1 < inChannels; d1++) {
               const xv = xs[xOffset + d1] as number;
-              if (xv === 0) continue;
               const base = wOffset + d1 * outChannels;
               for (let d2 = 0; d2 < outChannels; d2++) {
                 dw[base + d2] = (dw[base + d2] as number) + xv * (dys[dyOffset + d2] as number);
@@ -63,13 +77,3 @@ const conv2dBackpropFilterCpu: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   }
   return cpu.makeTensorInfo(filterShape, 'float32', Float32Array.from(dw));
 };
-
-/** Replaces the cpu backend's Conv2DBackpropFilter with the fast one (for the parity tests). */
-export function useFastCpuFilterGrad(): void {
-  tf.unregisterKernel('Conv2DBackpropFilter', 'cpu');
-  tf.registerKernel({
-    kernelName: 'Conv2DBackpropFilter',
-    backendName: 'cpu',
-    kernelFunc: conv2dBackpropFilterCpu,
-  });
-}

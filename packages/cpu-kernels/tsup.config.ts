@@ -1,0 +1,3 @@
+import { skipnetTsup } from '../../tsup.shared.ts';
+
+export default skipnetTsup({ entry: ['src/index.ts', 'src/register.ts'] });
