@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build, type Options } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,5 +85,14 @@ describe('the ESM and CommonJS builds in one process', () => {
       xavierChanged: true,
       xavierBound: true,
     });
+  });
+
+  it('carry tfjs-core’s gradient configs once per format, shared by the main and the ./gradients entry', () => {
+    // Each entry bundled its own copy in the CommonJS build before (index.cjs and gradients.cjs, 300 KB each).
+    for (const extension of ['.js', '.cjs']) {
+      const files = readdirSync(dist).filter((f) => f.endsWith(extension));
+      const copies = files.filter((f) => readFileSync(join(dist, f), 'utf8').includes('absGradConfig'));
+      expect(copies, extension).toHaveLength(1);
+    }
   });
 });
