@@ -14,7 +14,6 @@ const batches = (split: typeof data.train, shuffle: boolean) => (epoch: number) 
   split.batches({ batchSize: 50, shuffle, seed: 1, epoch, normalize: { mean: 0.5, std: 0.5 } });
 await trainCh6(model, batches(data.train, true), batches(data.test, false), {
   epochs: 3,
-  lr: 3e-3,
   optimizer: (params) => new Adam(params, { lr: 3e-3 }),
   seed: 1,
   title: 'TinyResNet on the SYNTHETIC set',

@@ -69,9 +69,9 @@ function makeSchedule(o: TrainOptions, epochs: number, stepsPerEpoch: number): L
     case 'constant':
       return undefined;
     case 'step':
-      return stepLR({ lr: o.lr, stepSize: Math.max(1, Math.round(epochs / 3)), gamma: 0.1 });
+      return stepLR({ stepSize: Math.max(1, Math.round(epochs / 3)), gamma: 0.1 });
     case 'cosine':
-      return cosineAnnealingLR({ lr: o.lr, tMax: epochs });
+      return cosineAnnealingLR({ tMax: epochs });
     case 'onecycle':
       return oneCycleLR({ maxLr: o.lr, totalSteps: epochs * stepsPerEpoch });
   }
@@ -191,7 +191,6 @@ async function run(o: TrainOptions, out: OutDir, io: Io, signal?: AbortSignal): 
   try {
     const result = await trainCh6(model, trainSource, testSource, {
       epochs,
-      lr: o.lr,
       optimizer: makeOptimizer(o),
       ...(schedule ? { schedule } : {}),
       seed: o.seed,

@@ -1,11 +1,9 @@
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Module } from '@skipnet/nn';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
-import { tempName, writeDurable, writeFileAtomic } from './files.ts';
 import type { History } from './history.ts';
 import type { Optimizer, OptimizerState } from './optim.ts';
+import type { RunStore } from './store.ts';
 
 /** Where a run stands: enough to continue it exactly (same batches, same curves). */
 export interface RunState {
@@ -17,7 +15,7 @@ export interface RunState {
   globalStep: number;
   /** The epoch in progress so far: d2l's Accumulator (loss × examples, correct, examples) and its timed seconds. */
   accumulator: { loss: number; correct: number; examples: number; seconds: number };
-  /** d2l's timer: seconds of forward/backward/update/metrics over the whole run. */
+  /** d2l's timer: seconds of the training steps and the waits for their results, over the whole run. */
   trainSeconds: number;
   /** Wall-clock seconds already spent on the epoch in progress. */
   epochSeconds: number;
@@ -25,6 +23,8 @@ export interface RunState {
   batchesPerEpoch: number | null;
   /** The seed the run was started with (init and data order derive from it and the epoch), or null. */
   seed: number | null;
+  /** The optimizer's learning rate before any schedule (PyTorch's `initial_lr`); null in files of 0.1.0. */
+  initialLr: number | null;
   history: History;
 }
 
@@ -37,6 +37,9 @@ export const CHECKPOINT_FILES = {
 
 const FORMAT = 'skipnet-trainer-checkpoint';
 const VERSION = 1;
+const ROOT = 'checkpoints';
+const POINTER = `${ROOT}/latest.json`;
+const NAME = /^epoch-\d{4,}(-batch-\d{6,})?$/;
 
 /** A folder name that sorts in run order: `epoch-0003` at a boundary, `epoch-0003-batch-000017` inside one. */
 export function checkpointName(state: Pick<RunState, 'epoch' | 'batch'>): string {
@@ -52,11 +55,14 @@ async function downloadAll(tensors: Record<string, tf.Tensor>): Promise<void> {
   await Promise.all(Object.values(tensors).map((t) => t.data()));
 }
 
-async function modelBytes(model: Module): Promise<Uint8Array> {
+/**
+ * `model.stateDict()` as safetensors bytes, as PyTorch's `save_file(model.state_dict())` would write them:
+ * PyTorch names and layouts, `num_batches_tracked` as I64, so the seed's code loads it with `load_state_dict`.
+ */
+export async function modelSafetensors(model: Module): Promise<Uint8Array> {
   const tensors = model.stateDict();
   try {
     await downloadAll(tensors);
-    // PyTorch keeps num_batches_tracked as int64; so does the file, so the seed's code loads it unchanged.
     const dtypes = Object.fromEntries(
       Object.keys(tensors)
         .filter((k) => k.endsWith('num_batches_tracked'))
@@ -71,7 +77,7 @@ async function modelBytes(model: Module): Promise<Uint8Array> {
   }
 }
 
-async function optimizerBytes(optimizer: Optimizer): Promise<Uint8Array> {
+async function optimizerSafetensors(optimizer: Optimizer): Promise<Uint8Array> {
   const state = optimizer.stateDict();
   try {
     await downloadAll(state.tensors);
@@ -89,64 +95,130 @@ async function optimizerBytes(optimizer: Optimizer): Promise<Uint8Array> {
 }
 
 /**
- * Writes a checkpoint folder under `dir/checkpoints/` (model weights with PyTorch names, optimizer state, run
- * state and history), then points `dir/checkpoints/latest.json` at it. Every file is written to a temporary
- * name, synced and renamed, the folder is renamed into place whole, and the pointer is written last: a crash at
- * any moment leaves the previous checkpoint intact and `latest` naming a complete one. Keeps the newest `keep`.
- * Returns the folder's path.
+ * Writes a checkpoint folder `checkpoints/<name>/` (model weights with PyTorch names, optimizer state, run state
+ * and history) into `store`, whole, then points `checkpoints/latest.json` at it: a crash at any moment leaves
+ * the previous checkpoint intact and `latest` naming a complete one. Keeps the newest `keep`. Returns the
+ * folder as the store names it (its path, for a folder store).
  */
 export async function saveCheckpoint(
-  dir: string,
+  store: RunStore,
   parts: { model: Module; optimizer: Optimizer; state: RunState },
   keep = 2,
 ): Promise<string> {
-  const root = join(dir, 'checkpoints');
-  await mkdir(root, { recursive: true });
   const name = checkpointName(parts.state);
-  const final = join(root, name);
-  const tmp = tempName(final);
-  await mkdir(tmp);
-  try {
-    await writeDurable(join(tmp, CHECKPOINT_FILES.weights), await modelBytes(parts.model));
-    await writeDurable(join(tmp, CHECKPOINT_FILES.optimizer), await optimizerBytes(parts.optimizer));
-    const json = { format: FORMAT, version: VERSION, savedAt: new Date().toISOString(), ...parts.state };
-    await writeDurable(join(tmp, CHECKPOINT_FILES.state), JSON.stringify(json, null, 1));
-    // A folder of that name can exist when a run is resumed from an older checkpoint: move it aside first.
-    const old = tempName(final);
-    await rename(final, old).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw e;
-    });
-    await rename(tmp, final);
-    await rm(old, { recursive: true, force: true });
-  } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
-    throw error;
+  const state = { format: FORMAT, version: VERSION, savedAt: new Date().toISOString(), ...parts.state };
+  await store.writeFolder(`${ROOT}/${name}`, {
+    [CHECKPOINT_FILES.weights]: await modelSafetensors(parts.model),
+    [CHECKPOINT_FILES.optimizer]: await optimizerSafetensors(parts.optimizer),
+    [CHECKPOINT_FILES.state]: JSON.stringify(state, null, 1),
+  });
+  await store.write(POINTER, `${JSON.stringify({ checkpoint: name })}\n`);
+  const names = await checkpointNames(store);
+  const stale = names.filter((n) => n !== name).slice(0, Math.max(0, names.length - Math.max(1, keep)));
+  for (const n of stale) await store.remove(`${ROOT}/${n}`);
+  return store.locate(`${ROOT}/${name}`);
+}
+
+/** Checkpoint folders in the store, oldest first. */
+async function checkpointNames(store: RunStore): Promise<string[]> {
+  return (await store.list(ROOT)).filter((n) => NAME.test(n)).sort();
+}
+
+/** A file of a checkpoint that is missing or unreadable; `file` is the path inside the store. */
+class Damage extends Error {
+  constructor(
+    readonly file: string,
+    what: string,
+  ) {
+    super(what);
   }
-  await writeFileAtomic(join(root, 'latest.json'), JSON.stringify({ checkpoint: name }) + '\n');
-  await prune(root, name, keep);
-  return final;
 }
 
-async function prune(root: string, current: string, keep: number): Promise<void> {
-  const names = (await readdir(root)).filter((n) => /^epoch-\d+(-batch-\d+)?$/.test(n)).sort();
-  const stale = names.filter((n) => n !== current).slice(0, Math.max(0, names.length - Math.max(1, keep)));
-  for (const n of stale) await rm(join(root, n), { recursive: true, force: true });
+/** No checkpoint of the run could be used; `problems` says, file by file, what is wrong. */
+export class CheckpointError extends Error {
+  constructor(
+    readonly location: string,
+    readonly problems: string[],
+  ) {
+    super(
+      `cannot resume the run in ${location}: no complete checkpoint.\n` +
+        problems.map((p) => `  ${p}\n`).join('') +
+        'Start a new run (without resume, or into another folder), or restore a checkpoint from a backup.',
+    );
+    this.name = 'CheckpointError';
+  }
 }
 
-/** The folder `dir/checkpoints/latest.json` points at, or null when there is none. */
-export async function latestCheckpoint(dir: string): Promise<string | null> {
-  let text: string;
+/** The checkpoint folder `latest.json` names; null when there is no pointer; throws {@link Damage}. */
+async function readPointer(store: RunStore): Promise<string | null> {
+  const bytes = await store.read(POINTER);
+  if (bytes === null) return null;
+  let json: unknown;
   try {
-    text = await readFile(join(dir, 'checkpoints', 'latest.json'), 'utf8');
+    json = JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new Damage(POINTER, `is not JSON (${(e as Error).message})`);
+  }
+  const name = (json as { checkpoint?: unknown } | null)?.checkpoint;
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw new Damage(
+      POINTER,
+      `does not name a checkpoint folder (expected {"checkpoint": "epoch-0003"}, got ${JSON.stringify(json)?.slice(0, 80)})`,
+    );
+  }
+  return name;
+}
+
+/** The newest checkpoint's folder name by `checkpoints/latest.json`, or null when the run has none. */
+export async function latestCheckpoint(store: RunStore): Promise<string | null> {
+  try {
+    return await readPointer(store);
+  } catch (e) {
+    if (e instanceof Damage) throw new Error(`${store.locate(e.file)} ${e.message}`);
     throw e;
   }
-  const name = (JSON.parse(text) as { checkpoint?: unknown }).checkpoint;
-  if (typeof name !== 'string' || !/^epoch-\d+(-batch-\d+)?$/.test(name)) {
-    throw new Error(`${join(dir, 'checkpoints', 'latest.json')} is damaged; point it at a checkpoint folder`);
+}
+
+const isCount = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+const isNumber = (v: unknown) => typeof v === 'number';
+
+/** Checks state.json field by field, so a damaged file names what is wrong instead of failing later. */
+function parseState(file: string, bytes: Uint8Array): RunState {
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new Damage(file, `is not JSON (${(e as Error).message})`);
   }
-  return join(dir, 'checkpoints', name);
+  if (json === null || typeof json !== 'object')
+    throw new Damage(file, `is ${JSON.stringify(json)}, not an object`);
+  if (json['format'] !== FORMAT || json['version'] !== VERSION) {
+    throw new Damage(
+      file,
+      `is not a ${FORMAT} v${VERSION} file (format ${JSON.stringify(json['format'])}, version ${JSON.stringify(json['version'])})`,
+    );
+  }
+  const acc = json['accumulator'] as Record<string, unknown> | null;
+  const history = json['history'] as Record<string, unknown> | null;
+  const checks: Array<[string, boolean]> = [
+    ['epoch', isCount(json['epoch'])],
+    ['batch', isCount(json['batch'])],
+    ['globalStep', isCount(json['globalStep'])],
+    ['accumulator', !!acc && ['loss', 'correct', 'examples', 'seconds'].every((k) => isNumber(acc[k]))],
+    ['trainSeconds', isNumber(json['trainSeconds'])],
+    ['epochSeconds', isNumber(json['epochSeconds'])],
+    ['batchesPerEpoch', json['batchesPerEpoch'] === null || isCount(json['batchesPerEpoch'])],
+    ['seed', json['seed'] === null || isNumber(json['seed'])],
+    [
+      'initialLr',
+      json['initialLr'] === undefined || json['initialLr'] === null || isNumber(json['initialLr']),
+    ],
+    ['history', !!history && Array.isArray(history['points']) && Array.isArray(history['epochs'])],
+  ];
+  const bad = checks.filter(([, ok]) => !ok).map(([field]) => field);
+  if (bad.length > 0) throw new Damage(file, `has missing or malformed fields: ${bad.join(', ')}`);
+  const { format: _f, version: _v, savedAt: _s, ...state } = json;
+  return { initialLr: null, ...(state as Omit<RunState, 'initialLr'>) } as RunState;
 }
 
 /** Reads an optimizer state file written by {@link saveCheckpoint}; the caller disposes its tensors. */
@@ -155,52 +227,158 @@ export function readOptimizerState(bytes: Uint8Array): OptimizerState {
   const kind = metadata['kind'];
   const step = Number(metadata['step']);
   if (kind === undefined || !Number.isInteger(step)) {
-    throw new Error(
-      'optimizer.safetensors has no kind/step metadata; it was not written by @skipnet/trainer',
-    );
+    throw new Error('it has no kind/step metadata; it was not written by @skipnet/trainer');
   }
-  return { kind, step, hyper: JSON.parse(metadata['hyper'] ?? '{}'), tensors: readSafetensors(bytes) };
+  let hyper: OptimizerState['hyper'];
+  try {
+    hyper = JSON.parse(metadata['hyper'] ?? '{}');
+  } catch (e) {
+    throw new Error(`its hyper metadata is not JSON (${(e as Error).message})`);
+  }
+  return { kind, step, hyper, tensors: readSafetensors(bytes) };
+}
+
+/** One checkpoint read into memory and checked; nothing of it is applied yet. The caller calls `dispose`. */
+export interface CheckpointContents {
+  /** The folder's name, e.g. `epoch-0003`. */
+  name: string;
+  state: RunState;
+  weights: Record<string, tf.Tensor>;
+  optimizer: OptimizerState;
+  dispose(): void;
+}
+
+/** Reads all three files of checkpoint `name`, each checked; throws {@link Damage} naming the first bad one. */
+async function readContents(store: RunStore, name: string): Promise<CheckpointContents> {
+  const bytesOf = async (file: string) => {
+    const path = `${ROOT}/${name}/${file}`;
+    const bytes = await store.read(path);
+    if (bytes === null) throw new Damage(path, 'is missing');
+    return { path, bytes };
+  };
+  const stateFile = await bytesOf(CHECKPOINT_FILES.state);
+  const state = parseState(stateFile.path, stateFile.bytes);
+  const weightsFile = await bytesOf(CHECKPOINT_FILES.weights);
+  const optimizerFile = await bytesOf(CHECKPOINT_FILES.optimizer);
+  let weights: Record<string, tf.Tensor>;
+  try {
+    weights = readSafetensors(weightsFile.bytes);
+  } catch (e) {
+    throw new Damage(weightsFile.path, `cannot be read: ${(e as Error).message}`);
+  }
+  try {
+    const optimizer = readOptimizerState(optimizerFile.bytes);
+    return {
+      name,
+      state,
+      weights,
+      optimizer,
+      dispose: () => tf.dispose([...Object.values(weights), ...Object.values(optimizer.tensors)]),
+    };
+  } catch (e) {
+    tf.dispose(Object.values(weights));
+    throw new Damage(optimizerFile.path, `cannot be read: ${(e as Error).message}`);
+  }
 }
 
 /**
- * Loads a checkpoint folder into `model` and `optimizer` (in place) and returns the run state saved with it.
- * Errors name the folder and what does not fit (another model's weights, another optimizer).
+ * The checkpoint to resume from: the one `latest.json` names when it is complete, else the newest complete one
+ * (each skipped file is reported through `log`). Null when the run has no checkpoint at all; throws
+ * {@link CheckpointError} listing every problem when there are checkpoints but none is complete.
+ */
+export async function findCheckpoint(
+  store: RunStore,
+  log: (line: string) => void = () => {},
+): Promise<CheckpointContents | null> {
+  const problems: string[] = [];
+  const note = (e: Damage) => problems.push(`${store.locate(e.file)} ${e.message}`);
+  let pointed: string | null = null;
+  try {
+    pointed = await readPointer(store);
+  } catch (e) {
+    if (!(e instanceof Damage)) throw e;
+    note(e);
+  }
+  const names = await checkpointNames(store);
+  if (pointed === null && problems.length === 0 && names.length === 0) return null;
+  if (pointed === null && problems.length === 0) problems.push(`${store.locate(POINTER)} is missing`);
+  const candidates = [...new Set([...(pointed ? [pointed] : []), ...names.reverse()])];
+  for (const name of candidates) {
+    try {
+      const contents = await readContents(store, name);
+      if (problems.length > 0) {
+        log(`resume: ${problems.join('; ')}`);
+        log(`resume: continuing from ${store.locate(`${ROOT}/${name}`)}, the newest complete checkpoint`);
+      }
+      return contents;
+    } catch (e) {
+      if (!(e instanceof Damage)) throw e;
+      note(e);
+    }
+  }
+  throw new CheckpointError(store.location, problems);
+}
+
+/**
+ * Puts a checkpoint's weights into `model` and its buffers and step count into `optimizer`. With
+ * `keepHyper`, the optimizer keeps its own settings (learning rate, momentum); otherwise they are the
+ * checkpoint's, as PyTorch's `load_state_dict` does. Errors name the folder and what does not fit.
+ */
+export function applyCheckpoint(
+  store: RunStore,
+  contents: CheckpointContents,
+  parts: { model: Module; optimizer: Optimizer },
+  options: { keepHyper?: boolean } = {},
+): void {
+  const where = store.locate(`${ROOT}/${contents.name}`);
+  try {
+    parts.model.loadStateDict(contents.weights);
+  } catch (e) {
+    throw new Error(`${where}: the weights do not fit this model: ${(e as Error).message}`);
+  }
+  const state = options.keepHyper ? { ...contents.optimizer, hyper: {} } : contents.optimizer;
+  try {
+    parts.optimizer.loadStateDict(state);
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Loads checkpoint `name` (or the newest complete one when null) into `model` and `optimizer`, settings
+ * included, and returns the run state saved with it.
  */
 export async function loadCheckpoint(
-  folder: string,
+  store: RunStore,
+  name: string | null,
   parts: { model: Module; optimizer: Optimizer },
 ): Promise<RunState> {
-  const stateText = await readFile(join(folder, CHECKPOINT_FILES.state), 'utf8');
-  const {
-    format,
-    version,
-    savedAt: _,
-    ...state
-  } = JSON.parse(stateText) as RunState & {
-    format: string;
-    version: number;
-    savedAt: string;
-  };
-  if (format !== FORMAT || version !== VERSION) {
-    throw new Error(
-      `${folder}: not a ${FORMAT} v${VERSION} checkpoint (format ${format}, version ${version})`,
-    );
-  }
-  const weights = readSafetensors(await readFile(join(folder, CHECKPOINT_FILES.weights)));
+  let contents: CheckpointContents | null;
   try {
-    parts.model.loadStateDict(weights);
+    contents = name === null ? await findCheckpoint(store) : await readContents(store, name);
   } catch (e) {
-    throw new Error(`${folder}: the weights do not fit this model: ${(e as Error).message}`);
-  } finally {
-    tf.dispose(Object.values(weights));
+    if (e instanceof Damage) throw new Error(`${store.locate(e.file)} ${e.message}`);
+    throw e;
   }
-  const opt = readOptimizerState(await readFile(join(folder, CHECKPOINT_FILES.optimizer)));
+  if (contents === null) throw new Error(`${store.location} holds no checkpoint`);
   try {
-    parts.optimizer.loadStateDict(opt);
-  } catch (e) {
-    throw new Error(`${folder}: ${(e as Error).message}`);
+    applyCheckpoint(store, contents, parts);
+    return contents.state;
   } finally {
-    tf.dispose(Object.values(opt.tensors));
+    contents.dispose();
   }
-  return state;
+}
+
+/**
+ * The `weights.safetensors` bytes of checkpoint `name` (default: the one `latest.json` names): PyTorch names and
+ * layouts, loadable by the seed's code with `load_state_dict(safetensors.torch.load_file(...))`. In a browser,
+ * wrap them in a Blob to offer a download.
+ */
+export async function checkpointWeights(store: RunStore, name?: string): Promise<Uint8Array> {
+  const folder = name ?? (await latestCheckpoint(store));
+  if (folder === null) throw new Error(`${store.location} holds no checkpoint yet`);
+  const path = `${ROOT}/${folder}/${CHECKPOINT_FILES.weights}`;
+  const bytes = await store.read(path);
+  if (bytes === null) throw new Error(`${store.locate(path)} is missing`);
+  return bytes;
 }

@@ -1,12 +1,20 @@
+// The platform-neutral core: no Node built-ins, so it bundles for the browser. The Node entry (index.node.ts)
+// adds the folder store, `outDir`, the terminal bar and plot.png.
 export type { BatchEndInfo, TrainCallbacks } from './callbacks.ts';
 export {
   CHECKPOINT_FILES,
+  type CheckpointContents,
+  CheckpointError,
+  checkpointWeights,
+  findCheckpoint,
   latestCheckpoint,
   loadCheckpoint,
+  modelSafetensors,
   type RunState,
   readOptimizerState,
   saveCheckpoint,
 } from './checkpoint.ts';
+export { NonFiniteLossError, type StepPosition, TrainingAbortedError } from './errors.ts';
 export {
   type EpochRecord,
   epochsToCsv,
@@ -15,6 +23,8 @@ export {
   type HistoryPoint,
   historyToCsv,
 } from './history.ts';
+export { IndexedDBStore, type IndexedDBStoreOptions } from './indexeddb-store.ts';
+export type { InitMode } from './init.ts';
 export { countCorrect, softmaxCrossEntropy } from './loss.ts';
 export {
   Adam,
@@ -26,8 +36,9 @@ export {
   SGD,
   type SGDOptions,
 } from './optim.ts';
-export { niceTicks, type PlotOptions, plotSvg, svgToPng } from './plot.ts';
-export { type ProgressMode, progressCallbacks } from './progress.ts';
+export { niceTicks, type PlotOptions, plotSvg } from './plot.ts';
+export { type ProgressMode, progressCallbacks, progressLines } from './progress.ts';
+export { type PlotPngRenderer, type ReportOptions, reportCallbacks, writeReports } from './reports.ts';
 export {
   type CosineAnnealingLROptions,
   cosineAnnealingLR,
@@ -40,16 +51,19 @@ export {
 export {
   type Batch,
   type Batches,
+  type EpochMetrics,
+  evaluateAccuracy,
+  StepLog,
+  type StepResult,
+  trainStep,
+} from './step.ts';
+export type { RunStore } from './store.ts';
+export {
+  type CheckpointSettings,
   type DataInput,
   type DataSource,
-  evaluateAccuracy,
-  NonFiniteLossError,
-  type StepPosition,
-  type StepResult,
-  TrainingAbortedError,
+  type OptimizerFactory,
   type TrainOptions,
   type TrainResult,
   trainCh6,
-  trainStep,
-  writeReports,
 } from './train.ts';

@@ -32,7 +32,6 @@ describe('learning', () => {
       () => data.test.batches({ batchSize: 100, transform: small }),
       {
         epochs: EPOCHS,
-        lr: 3e-3,
         optimizer: (p) => new Adam(p, { lr: 3e-3 }),
         seed: 5,
         log: (l) => lines.push(l),

@@ -32,8 +32,12 @@ export interface Optimizer {
   /**
    * One update from gradients keyed by `variable.name` (what `tf.variableGrads` returns). A parameter without a
    * gradient is left alone, as PyTorch skips parameters whose `.grad` is `None`. Does not dispose the gradients.
+   *
+   * `guard`, a bool scalar on the device: where it is false the step changes no parameter and no buffer (the
+   * trainer passes "every loss so far was finite", so a NaN step is never applied without reading the loss
+   * back first). An optimizer of your own must honour it.
    */
-  step(grads: tf.NamedTensorMap): void;
+  step(grads: tf.NamedTensorMap, guard?: tf.Scalar): void;
   stateDict(): OptimizerState;
   /** Copies the buffers of `state` (does not take ownership). */
   loadStateDict(state: OptimizerState): void;
@@ -70,7 +74,7 @@ abstract class BaseOptimizer implements Optimizer {
 
   protected abstract hyper(): Record<string, number | boolean>;
   protected abstract setHyper(h: Record<string, number | boolean>): void;
-  /** Returns the new parameter value and new slot values; runs inside a tidy. */
+  /** Returns the new parameter value and new slot values; runs inside a tidy, which keeps the returned slots. */
   protected abstract update(
     name: string,
     p: tf.Variable,
@@ -78,7 +82,8 @@ abstract class BaseOptimizer implements Optimizer {
     slots: Record<string, tf.Tensor | undefined>,
   ): { param: tf.Tensor; slots: Record<string, tf.Tensor> };
 
-  step(grads: tf.NamedTensorMap): void {
+  step(grads: tf.NamedTensorMap, guard?: tf.Scalar): void {
+    // A guarded-off step still counts: the trainer stops at the next read, so Adam's bias correction never sees it.
     this.stepCount += 1;
     for (const [name, p] of this.params) {
       const g = grads[p.name];
@@ -87,8 +92,15 @@ abstract class BaseOptimizer implements Optimizer {
       for (const s of this.slotNames) old[s] = this.slots.get(`${name}.${s}`);
       const fresh = tf.tidy(() => {
         const r = this.update(name, p, g, old);
-        p.assign(r.param);
-        return r.slots;
+        if (guard === undefined) {
+          p.assign(r.param);
+          return r.slots;
+        }
+        p.assign(tf.where(guard, r.param, p));
+        const slots: Record<string, tf.Tensor> = {};
+        for (const [s, t] of Object.entries(r.slots))
+          slots[s] = tf.where(guard, t, old[s] ?? tf.zerosLike(t));
+        return slots;
       });
       for (const [s, t] of Object.entries(fresh)) {
         const key = `${name}.${s}`;
@@ -210,7 +222,7 @@ export class SGD extends BaseOptimizer {
         prev === undefined
           ? tf.clone(g)
           : tf.add(tf.mul(prev, this.momentum), this.dampening === 0 ? g : tf.mul(g, 1 - this.dampening));
-      out['momentum_buffer'] = tf.keep(buf);
+      out['momentum_buffer'] = buf;
       g = this.nesterov ? tf.add(g, tf.mul(buf, this.momentum)) : buf;
     }
     return { param: tf.sub(p, tf.mul(g, this.lr)), slots: out };
@@ -301,12 +313,12 @@ export class Adam extends BaseOptimizer {
     const v0 = slots['exp_avg_sq'] ?? tf.zerosLike(p);
     const m = tf.add(tf.mul(m0, this.beta1), tf.mul(g, 1 - this.beta1));
     const v = tf.add(tf.mul(v0, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
-    const out: Record<string, tf.Tensor> = { exp_avg: tf.keep(m), exp_avg_sq: tf.keep(v) };
+    const out: Record<string, tf.Tensor> = { exp_avg: m, exp_avg_sq: v };
     let second = v;
     if (this.amsgrad) {
       const prevMax = slots['max_exp_avg_sq'];
       second = prevMax === undefined ? tf.clone(v) : tf.maximum(prevMax, v);
-      out['max_exp_avg_sq'] = tf.keep(second);
+      out['max_exp_avg_sq'] = second;
     }
     const bc1 = 1 - this.beta1 ** t;
     const bc2 = 1 - this.beta2 ** t;

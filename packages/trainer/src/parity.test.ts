@@ -8,7 +8,7 @@ import { seedResNet } from '@skipnet/resnet';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SGD } from './optim.ts';
-import { trainStep } from './train.ts';
+import { trainStep } from './step.ts';
 
 // ../shared/fixtures beside the repository (see its README): the seed's PyTorch code at widths 8-16-32-64,
 // three torch.optim.SGD(lr=0.01) steps on one batch of 4 images of 96×96.

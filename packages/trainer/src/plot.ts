@@ -121,23 +121,3 @@ export function plotSvg(history: History, options: PlotOptions = {}): string {
   out.push('</g></svg>');
   return out.join('\n') + '\n';
 }
-
-/**
- * The SVG rendered to PNG with `@resvg/resvg-js` (an optional peer: prebuilt binaries from the npm registry, no
- * download step), or null when it is not installed. Text uses the system's fonts.
- */
-export async function svgToPng(svg: string): Promise<Uint8Array | null> {
-  let resvg: typeof import('@resvg/resvg-js');
-  try {
-    resvg = await import('@resvg/resvg-js');
-  } catch (e) {
-    if (
-      (e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' ||
-      (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND'
-    ) {
-      return null;
-    }
-    throw e;
-  }
-  return new resvg.Resvg(svg, { background: '#ffffff', font: { loadSystemFonts: true } }).render().asPng();
-}

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { progressCallbacks } from './progress.ts';
+import { progressLines } from './progress.ts';
+import { progressCallbacks } from './progress-bar.ts';
 
 /** A stream that says it is a terminal and records what is drawn on it. */
 function fakeTerminal(): { stream: NodeJS.WriteStream; text: () => string } {
@@ -22,17 +23,18 @@ function fakeTerminal(): { stream: NodeJS.WriteStream; text: () => string } {
   return { stream: w, text: () => out };
 }
 
-const batch = (b: number) => ({
+let reads = 0;
+const batch = (b: number, batches: number | null = 4) => ({
   epoch: 0,
   batch: b,
-  batches: 4,
+  batches,
   globalStep: b,
-  loss: 1,
-  trainLoss: 1.25,
-  trainAcc: 0.5,
   examples: 8 * b,
-  examplesPerSec: 123.4,
   lr: 0.1,
+  metrics: async () => {
+    reads++;
+    return { loss: 1, trainLoss: 1.25, trainAcc: 0.5, examples: 8 * b, examplesPerSec: 123.4 };
+  },
 });
 
 describe('progressCallbacks', () => {
@@ -55,5 +57,16 @@ describe('progressCallbacks', () => {
     await cb.onBatchEnd?.(batch(4));
     expect(lines).toEqual(['  epoch 1/3, batch 4/4, loss 1.250, train acc 0.500, 123.4 img/s']);
     expect(progressCallbacks('none', (l) => lines.push(l))).toEqual({});
+  });
+
+  it("'lines' without a known length (a source's first epoch) writes after batches 1, 2, 4, 8, … and reads only then", async () => {
+    const lines: string[] = [];
+    const cb = progressLines((l) => lines.push(l));
+    await cb.onEpochStart?.({ epoch: 0, epochs: 2, batches: null, skip: 0 });
+    reads = 0;
+    for (let b = 1; b <= 20; b++) await cb.onBatchEnd?.(batch(b, null));
+    expect(lines.map((l) => l.match(/batch (\d+),/)?.[1])).toEqual(['1', '2', '4', '8', '16']);
+    expect(lines[0]).toBe('  epoch 1/2, batch 1, loss 1.250, train acc 0.500, 123.4 img/s');
+    expect(reads).toBe(5);
   });
 });

@@ -1,71 +1,51 @@
-import cliProgress from 'cli-progress';
 import type { BatchEndInfo, TrainCallbacks } from './callbacks.ts';
 
-/** How progress is shown: a live bar on a terminal, plain lines otherwise ('auto'), or nothing. */
+/**
+ * How progress is shown: a live bar on a terminal (Node only), plain lines, or nothing. 'auto' (the default) is
+ * the bar on a terminal and lines elsewhere (pipes, CI logs, a browser). `@skipnet/cifar10` uses the same words.
+ */
 export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
 
-const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : String(v));
+export const formatMetric = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : String(v));
 
 /**
- * Progress as callbacks. The bar (cli-progress, on stderr) shows batch, loss, accuracy, images/s and ETA; the
- * plain lines (for CI logs and pipes) come five times an epoch, at the Animator's points.
+ * Plain progress lines through `write`: five times an epoch at the Animator's points when the epoch's length is
+ * known, else after batches 1, 2, 4, 8, … (a source without `length`, in its first epoch). Each line reads the
+ * metrics back from the device, so these are also the only reads between epochs.
  */
-export function progressCallbacks(
-  mode: ProgressMode,
-  write: (line: string) => void,
-  stream: NodeJS.WriteStream = process.stderr,
-): TrainCallbacks {
-  const resolved = mode === 'auto' ? (stream.isTTY ? 'bar' : 'lines') : mode;
-  if (resolved === 'none') return {};
-  if (resolved === 'lines') {
-    let every = 1;
-    let epochs = 0;
-    return {
-      onEpochStart: (info) => {
-        epochs = info.epochs;
-        every = info.batches === null ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor(info.batches / 5));
-      },
-      onBatchEnd: (b: BatchEndInfo) => {
-        if (b.batch % every !== 0 && b.batch !== b.batches) return;
-        const of = b.batches === null ? '' : `/${b.batches}`;
-        write(
-          `  epoch ${b.epoch + 1}/${epochs}, batch ${b.batch}${of}, loss ${fmt(b.trainLoss)}, ` +
-            `train acc ${fmt(b.trainAcc)}, ${b.examplesPerSec.toFixed(1)} img/s`,
-        );
-      },
-    };
-  }
-  let bar: cliProgress.SingleBar | null = null;
-  // Stopped before evaluation, so that the epoch line (on stdout) never lands on the bar's row.
-  const stop = () => {
-    bar?.stop();
-    bar = null;
-  };
+export function progressLines(write: (line: string) => void): TrainCallbacks {
+  let every: number | null = null;
+  let next = 1;
+  let epochs = 0;
   return {
     onEpochStart: (info) => {
-      bar = new cliProgress.SingleBar(
-        {
-          stream,
-          format:
-            `epoch ${info.epoch + 1}/${info.epochs} {bar} {value}/{total} | loss {loss} | acc {acc} | ` +
-            '{ips} img/s | ETA {eta_formatted}',
-          hideCursor: true,
-          clearOnComplete: true,
-          etaBuffer: 50,
-        },
-        cliProgress.Presets.shades_classic,
+      epochs = info.epochs;
+      every = info.batches === null ? null : Math.max(1, Math.floor(info.batches / 5));
+      next = 1;
+    },
+    onBatchEnd: async (b: BatchEndInfo) => {
+      if (every === null) {
+        if (b.batch < next) return;
+        next = 2 * b.batch;
+      } else if (b.batch % every !== 0 && b.batch !== b.batches) return;
+      const m = await b.metrics();
+      const of = b.batches === null ? '' : `/${b.batches}`;
+      write(
+        `  epoch ${b.epoch + 1}/${epochs}, batch ${b.batch}${of}, loss ${formatMetric(m.trainLoss)}, ` +
+          `train acc ${formatMetric(m.trainAcc)}, ${m.examplesPerSec.toFixed(1)} img/s`,
       );
-      bar.start(info.batches ?? 0, info.skip, { loss: '-', acc: '-', ips: '-' });
     },
-    onBatchEnd: (b) => {
-      if (b.batches === null) bar?.setTotal(b.batch);
-      bar?.update(b.batch, {
-        loss: fmt(b.trainLoss),
-        acc: fmt(b.trainAcc),
-        ips: b.examplesPerSec.toFixed(1),
-      });
-    },
-    onEvaluateStart: stop,
-    onTrainEnd: stop,
   };
+}
+
+/**
+ * Progress as callbacks: 'auto' and 'lines' give {@link progressLines}, 'none' nothing. The bar needs a terminal:
+ * the Node entry's `progressCallbacks` draws it.
+ */
+export function progressCallbacks(mode: ProgressMode, write: (line: string) => void): TrainCallbacks {
+  if (mode === 'none') return {};
+  if (mode === 'bar') {
+    throw new Error("progress: 'bar' draws on a terminal, from @skipnet/trainer in Node; use 'lines' here");
+  }
+  return progressLines(write);
 }

@@ -13,18 +13,18 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 describe('LR schedules follow torch.optim.lr_scheduler', () => {
   it('StepLR(step_size=3, gamma=0.5)', () => {
-    const s = stepLR({ lr: 0.1, stepSize: 3, gamma: 0.5 });
+    const s = stepLR({ stepSize: 3, gamma: 0.5 });
     expect(s.interval).toBe('epoch');
     expectSeq(
-      range(8).map((t) => s.lr(t)),
+      range(8).map((t) => s.lr(t, 0.1)),
       [0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025],
     );
   });
 
   it('CosineAnnealingLR(T_max=5, eta_min=0.001)', () => {
-    const s = cosineAnnealingLR({ lr: 0.1, tMax: 5, etaMin: 0.001 });
+    const s = cosineAnnealingLR({ tMax: 5, etaMin: 0.001 });
     expectSeq(
-      range(6).map((t) => s.lr(t)),
+      range(6).map((t) => s.lr(t, 0.1)),
       [0.1, 0.0905463412215599, 0.06579634122155989, 0.035203658778440096, 0.010453658778440105, 0.001],
     );
   });
@@ -33,7 +33,7 @@ describe('LR schedules follow torch.optim.lr_scheduler', () => {
     const s = oneCycleLR({ maxLr: 0.1, totalSteps: 10 });
     expect(s.interval).toBe('step');
     expectSeq(
-      range(10).map((t) => s.lr(t)),
+      range(10).map((t) => s.lr(t, 0.5)), // the optimizer's rate is ignored, as in PyTorch
       [
         0.004, 0.052, 0.1, 0.09504846320134738, 0.0811745653949763, 0.06112620219362893, 0.03887419780637107,
         0.0188258346050237, 0.004951936798652629, 4e-7,
@@ -57,7 +57,7 @@ describe('LR schedules follow torch.optim.lr_scheduler', () => {
       threePhase: true,
     });
     expectSeq(
-      range(10).map((t) => s.lr(t)),
+      range(10).map((t) => s.lr(t, 0.5)), // the optimizer's rate is ignored, as in PyTorch
       [0.004, 0.052, 0.1, 0.052, 0.004, 0.00320008, 0.00240016, 0.00160024, 0.00080032, 4e-7],
     );
     expectSeq(
@@ -69,6 +69,6 @@ describe('LR schedules follow torch.optim.lr_scheduler', () => {
   it('OneCycleLR past its total steps is an error that names the fix, as in PyTorch', () => {
     const s = oneCycleLR({ maxLr: 0.1, totalSteps: 4, cycleMomentum: false });
     expect(s.momentum).toBeUndefined();
-    expect(() => s.lr(5)).toThrow(/past totalSteps 4/);
+    expect(() => s.lr(5, 0.1)).toThrow(/past totalSteps 4/);
   });
 });

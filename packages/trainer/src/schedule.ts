@@ -1,35 +1,33 @@
 /**
  * A learning-rate schedule as a pure function of a counter, so a resumed run gets the same rates without any
- * scheduler state: `lr(t)` is the rate PyTorch's scheduler gives after `t` calls of `scheduler.step()`.
+ * scheduler state: `lr(t, initialLr)` is the rate PyTorch's scheduler gives after `t` calls of
+ * `scheduler.step()`, where `initialLr` is the optimizer's own rate before any schedule (PyTorch's
+ * `initial_lr`): the base rate has one source, the optimizer.
  * `interval: 'epoch'` counts finished epochs (t = epoch index, from 0); `'step'` counts optimizer steps.
  */
 export interface LRSchedule {
   readonly interval: 'epoch' | 'step';
-  lr(t: number): number;
+  lr(t: number, initialLr: number): number;
   /** The momentum (SGD) or beta1 (Adam) a one-cycle schedule sets alongside the rate. */
   momentum?(t: number): number;
 }
 
 /** Options of {@link stepLR}, as `torch.optim.lr_scheduler.StepLR` names them. */
 export interface StepLROptions {
-  /** The optimizer's initial learning rate. */
-  lr: number;
   /** Epochs between decays. */
   stepSize: number;
   /** Factor of each decay. Default 0.1. */
   gamma?: number;
 }
 
-/** `StepLR`: `lr · gamma^⌊epoch / stepSize⌋`, stepped once per epoch. */
-export function stepLR({ lr, stepSize, gamma = 0.1 }: StepLROptions): LRSchedule {
+/** `StepLR`: `initialLr · gamma^⌊epoch / stepSize⌋`, stepped once per epoch. */
+export function stepLR({ stepSize, gamma = 0.1 }: StepLROptions): LRSchedule {
   if (!(stepSize >= 1)) throw new Error(`stepLR: stepSize must be >= 1, got ${stepSize}`);
-  return { interval: 'epoch', lr: (t) => lr * gamma ** Math.floor(t / stepSize) };
+  return { interval: 'epoch', lr: (t, lr) => lr * gamma ** Math.floor(t / stepSize) };
 }
 
 /** Options of {@link cosineAnnealingLR}, as `torch.optim.lr_scheduler.CosineAnnealingLR` names them. */
 export interface CosineAnnealingLROptions {
-  /** The optimizer's initial learning rate. */
-  lr: number;
   /** Half-period in epochs (usually the number of epochs). */
   tMax: number;
   /** Lowest rate. Default 0. */
@@ -38,15 +36,17 @@ export interface CosineAnnealingLROptions {
   interval?: 'epoch' | 'step';
 }
 
-/** `CosineAnnealingLR` (its closed form): `etaMin + (lr − etaMin)·(1 + cos(π·t/tMax))/2`. */
+/** `CosineAnnealingLR` (its closed form): `etaMin + (initialLr − etaMin)·(1 + cos(π·t/tMax))/2`. */
 export function cosineAnnealingLR({
-  lr,
   tMax,
   etaMin = 0,
   interval = 'epoch',
 }: CosineAnnealingLROptions): LRSchedule {
   if (!(tMax > 0)) throw new Error(`cosineAnnealingLR: tMax must be > 0, got ${tMax}`);
-  return { interval, lr: (t) => etaMin + ((lr - etaMin) * (1 + Math.cos((Math.PI * t) / tMax))) / 2 };
+  return {
+    interval,
+    lr: (t, lr) => etaMin + ((lr - etaMin) * (1 + Math.cos((Math.PI * t) / tMax))) / 2,
+  };
 }
 
 /** Options of {@link oneCycleLR}, as `torch.optim.lr_scheduler.OneCycleLR` names them. */
@@ -75,7 +75,10 @@ export interface OneCycleLROptions {
   maxMomentum?: number;
 }
 
-/** `OneCycleLR`, stepped after every optimizer step; `t` beyond the last step is an error, as in PyTorch. */
+/**
+ * `OneCycleLR`, stepped after every optimizer step; `t` beyond the last step is an error, as in PyTorch. Like
+ * PyTorch's, it sets its own rates from `maxLr` and ignores the optimizer's initial rate.
+ */
 export function oneCycleLR(options: OneCycleLROptions): LRSchedule {
   const {
     maxLr,

@@ -1,7 +1,8 @@
 // Small models and data for the trainer's own tests (not part of the package's API).
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Sequential } from '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Batch, DataSource } from './train.ts';
+import type { Batch } from './step.ts';
+import type { DataSource } from './train.ts';
 
 /** conv3x3(3→4) → BN → ReLU → global pool → Linear(4→3): every layer kind the trainer touches. */
 export function tinyModel(): Sequential {

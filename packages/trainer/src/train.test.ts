@@ -6,11 +6,13 @@ import { readSafetensors, readSafetensorsHeader } from '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { NonFiniteLossError, TrainingAbortedError } from './errors.ts';
+import { FolderStore } from './folder-store.ts';
 import type { History } from './history.ts';
 import { SGD } from './optim.ts';
 import { oneCycleLR } from './schedule.ts';
 import { tinyModel, toyData } from './test-helpers.ts';
-import { NonFiniteLossError, TrainingAbortedError, type TrainOptions, trainCh6 } from './train.ts';
+import { type TrainOptions, trainCh6 } from './train-node.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -142,7 +144,6 @@ describe('trainCh6 as d2l', () => {
     const counts: number[] = [];
     await trainCh6(model, toyData(32, 8), toyData(16, 8), {
       epochs: 3,
-      lr: 0.05,
       optimizer: (p) => new SGD(p, { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 }),
       ...quiet(),
       callbacks: { onEpochEnd: () => void counts.push(tf.memory().numTensors) },
@@ -159,13 +160,12 @@ describe('trainCh6 as d2l', () => {
     let opt: SGD | undefined;
     await trainCh6(model, toyData(16, 4), toyData(8, 4), {
       epochs: 2,
-      lr: 0.2,
       schedule,
       optimizer: (p) => (opt = new SGD(p, { lr: 0.2, momentum: 0.9 })),
       ...quiet(),
       callbacks: { onBatchEnd: (b) => void seen.push([b.lr, opt!.momentum]) },
     });
-    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((t) => [schedule.lr(t), schedule.momentum!(t)]));
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((t) => [schedule.lr(t, 0.2), schedule.momentum!(t)]));
     model.dispose();
   });
 });
@@ -175,12 +175,7 @@ describe('checkpoints', () => {
     const dir = await tempDir();
     const model = tinyModel();
     const opt = new SGD(model.namedParameters(), { lr: 0.1, momentum: 0.9 });
-    await trainCh6(model, toyData(16, 8), toyData(8, 8), {
-      epochs: 1,
-      lr: 0.1,
-      ...quiet(),
-      optimizer: () => opt,
-    });
+    await trainCh6(model, toyData(16, 8), toyData(8, 8), { epochs: 1, ...quiet(), optimizer: opt });
     const state = {
       epoch: 1,
       batch: 0,
@@ -190,14 +185,17 @@ describe('checkpoints', () => {
       epochSeconds: 0,
       batchesPerEpoch: 2,
       seed: 3,
+      initialLr: 0.1,
       history: { points: [{ epoch: 1, testAcc: 0.5 }], epochs: [] },
     };
-    // the trainer disposed its optimizer at the end; make a live one with buffers
+    opt.dispose(); // an instance stays its owner's; make a live one with buffers
     const live = new SGD(model.namedParameters(), { lr: 0.1, momentum: 0.9 });
     const g = Object.fromEntries(model.parameters().map((p) => [p.name, tf.onesLike(p)]));
     live.step(g);
-    const folder = await saveCheckpoint(dir, { model, optimizer: live, state });
-    expect(await latestCheckpoint(dir)).toBe(folder);
+    const store = new FolderStore(dir);
+    const folder = await saveCheckpoint(store, { model, optimizer: live, state });
+    expect(folder).toBe(join(dir, 'checkpoints', 'epoch-0001'));
+    expect(await latestCheckpoint(store)).toBe('epoch-0001');
     const bytes = await readFile(join(folder, 'weights.safetensors'));
     const header = readSafetensorsHeader(bytes);
     expect(header.tensors['1.num_batches_tracked']!.dtype).toBe('I64');
@@ -206,7 +204,7 @@ describe('checkpoints', () => {
 
     const copy = tinyModel();
     const copyOpt = new SGD(copy.namedParameters(), { lr: 0.1, momentum: 0.9 });
-    const loaded = await loadCheckpoint(folder, { model: copy, optimizer: copyOpt });
+    const loaded = await loadCheckpoint(store, 'epoch-0001', { model: copy, optimizer: copyOpt });
     expect(loaded).toEqual(state);
     expect(await weights(copy)).toEqual(await weights(model));
     const a = live.stateDict();
@@ -253,7 +251,6 @@ describe('checkpoints', () => {
   it('resume after an abort in the middle of an epoch gives the same curves and weights as one uninterrupted run', async () => {
     const opts = (outDir: string): TrainOptions => ({
       epochs: 3,
-      lr: 0.05,
       seed: 11,
       outDir,
       optimizer: (p) => new SGD(p, { lr: 0.05, momentum: 0.9, nesterov: true }),
@@ -309,7 +306,7 @@ describe('checkpoints', () => {
     expect(error).toBeInstanceOf(NonFiniteLossError);
     expect((error as Error).message).toMatch(/loss is NaN in epoch 2 at batch 3 \(step 7 of the run\)/);
     expect((error as NonFiniteLossError).checkpoint).toBe(join(dir, 'checkpoints', 'epoch-0001'));
-    expect(await latestCheckpoint(dir)).toBe(join(dir, 'checkpoints', 'epoch-0001'));
+    expect(await latestCheckpoint(new FolderStore(dir))).toBe('epoch-0001');
     // the poisoned step changed no parameter (BN running statistics do move in its forward pass)
     const now = await weights(model);
     for (const k of Object.keys(now).filter((k) => !k.includes('running') && !k.includes('num_batches'))) {

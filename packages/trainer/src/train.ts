@@ -1,29 +1,22 @@
-import { join } from 'node:path';
-import { init, type Module } from '@skipnet/nn';
+import type { Module } from '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainCallbacks } from './callbacks.ts';
-import { latestCheckpoint, loadCheckpoint, type RunState, saveCheckpoint } from './checkpoint.ts';
-import { writeFileAtomic } from './files.ts';
-import { emptyHistory, epochsToCsv, formatEpochLine, historyToCsv } from './history.ts';
-import { countCorrect, softmaxCrossEntropy } from './loss.ts';
+import { applyCheckpoint, findCheckpoint, type RunState, saveCheckpoint } from './checkpoint.ts';
+import { NonFiniteLossError, TrainingAbortedError } from './errors.ts';
+import { emptyHistory, formatEpochLine } from './history.ts';
+import { type InitMode, initialise } from './init.ts';
 import { type Optimizer, SGD } from './optim.ts';
-import { plotSvg, svgToPng } from './plot.ts';
 import { type ProgressMode, progressCallbacks } from './progress.ts';
+import { type PlotPngRenderer, reportCallbacks } from './reports.ts';
 import type { LRSchedule } from './schedule.ts';
-
-/** One mini-batch: float32 images NHWC and int32 labels, as `@skipnet/cifar10`'s `batches()` yields them. */
-export interface Batch {
-  x: tf.Tensor;
-  y: tf.Tensor;
-}
-
-/** Batches of one pass, sync or async. The trainer disposes every batch it takes. */
-export type Batches = Iterable<Batch> | AsyncIterable<Batch>;
+import { type Batches, evaluateAccuracy, StepLog } from './step.ts';
+import type { RunStore } from './store.ts';
 
 /**
  * A dataset the trainer can walk once per epoch. `batches(epoch)` gets the 0-based epoch, so a shuffling source
  * can seed its order from it and a resumed run sees the same order. `length` is batches per epoch, if known
- * (it places the Animator's five points per epoch and sizes the progress bar).
+ * (`split.batchCount({ batchSize })` for `@skipnet/cifar10`): it places the Animator's five points per epoch and
+ * sizes the progress from the first epoch on; without it the trainer counts epoch 1's batches.
  */
 export interface DataSource {
   batches(epoch: number): Batches;
@@ -33,42 +26,73 @@ export interface DataSource {
 /** A {@link DataSource}, or just a function from epoch to batches. */
 export type DataInput = DataSource | ((epoch: number) => Batches);
 
+/** What the checkpoint of a resumed run says of its optimizer. */
+export interface CheckpointSettings {
+  /** `'SGD' | 'Adam' | 'AdamW'` or your optimizer's kind. */
+  kind: string;
+  /** The rate before any schedule (PyTorch's `initial_lr`). */
+  initialLr: number;
+  /** The settings at the time of saving (a schedule may have moved `lr` and `momentum`). */
+  hyper: Record<string, number | boolean>;
+}
+
+/**
+ * Makes the optimizer over the model's named parameters. `resumed` is the checkpoint's settings when the run
+ * continues one (null otherwise): a factory can default what its user did not choose from them.
+ */
+export type OptimizerFactory = (
+  params: Array<[string, tf.Variable]>,
+  resumed: CheckpointSettings | null,
+) => Optimizer;
+
 /** Options of {@link trainCh6}. */
 export interface TrainOptions {
   /** Epochs to train (in total, counting those a resumed run already did). */
   epochs: number;
-  /** Learning rate of the default optimizer, SGD without momentum as in d2l. */
-  lr: number;
-  /** Another optimizer over the model's named parameters, e.g. `(p) => new AdamW(p, { lr: 1e-3 })`. */
-  optimizer?: (params: Array<[string, tf.Variable]>) => Optimizer;
-  /** Learning-rate schedule, applied per epoch or per step as PyTorch's scheduler would be. */
+  /** d2l's `lr`: the run uses `SGD(lr)`, no momentum. Give this or `optimizer`, not both. */
+  lr?: number;
+  /**
+   * The optimizer, e.g. `(p) => new SGD(p, { lr: 0.05, momentum: 0.9 })`: a factory (the trainer disposes what it
+   * makes) or an instance over this model's parameters (yours to dispose). Its `lr` is the run's base rate.
+   */
+  optimizer?: Optimizer | OptimizerFactory;
+  /** Learning-rate schedule from the optimizer's rate, applied per epoch or per step as PyTorch's would be. */
   schedule?: LRSchedule;
-  /** d2l's Xavier-uniform init of every Conv2d and Linear weight before training ('xavier', default), or 'none'. Never on resume. */
-  init?: 'xavier' | 'none';
-  /** Seeds the init (`init.xavierInit` of `@skipnet/nn`) and is saved with checkpoints. Default: unseeded. */
+  /**
+   * 'auto' (default): d2l's Xavier-uniform init of every Conv2d and Linear weight for a fresh model; a model
+   * whose weights were loaded (PyTorch weights, a checkpoint) keeps them, and the run says so. 'xavier' always
+   * initialises, 'none' never. A resumed run never initialises.
+   */
+  init?: InitMode;
+  /** Seeds the init (parameter i gets `seed + i`) and is saved with checkpoints. Default: unseeded. */
   seed?: number;
   /** Name of the device in the final line (d2l prints `cuda:0`). Default `tf.getBackend()`. */
   device?: string;
-  /** Folder for checkpoints, `history.json`, `history.csv`, `epochs.csv` and `plot.svg`. Without it nothing is written. */
-  outDir?: string;
-  /** Continue the run saved in `outDir` (from `checkpoints/latest.json`); starts fresh when there is none. */
+  /**
+   * Where checkpoints, `history.json`, `history.csv`, `epochs.csv` and `plot.svg` go: an `IndexedDBStore` in a
+   * browser, a `FolderStore` in Node (or `outDir` there). Without it nothing is written.
+   */
+  store?: RunStore;
+  /**
+   * Continue the run in `store` from its newest complete checkpoint (a damaged one is skipped with a line saying
+   * so); starts fresh when there is none. The optimizer's settings are yours: those that differ from the
+   * checkpoint's are logged.
+   */
   resume?: boolean;
   /** Checkpoint folders to keep. Default 2. */
   keepCheckpoints?: number;
   /** Abort: the current batch finishes, a checkpoint is saved, and the call rejects with {@link TrainingAbortedError}. */
   signal?: AbortSignal;
+  /** Your callbacks, run after the default ones (progress, then the reports). */
   callbacks?: TrainCallbacks | TrainCallbacks[];
-  /** Where the epoch lines and the final lines go. Default `console.log`. */
+  /** Where the epoch lines, the final lines and notes (resume, init) go. Default `console.log`. */
   log?: (line: string) => void;
-  /** Default 'auto': a bar on a TTY (stderr), plain lines when not a TTY. */
+  /** Default 'auto': lines here ('bar' needs the Node entry and a terminal). */
   progress?: ProgressMode;
   /** Title of `plot.svg`. */
   title?: string;
-  /**
-   * Also write `plot.png`: 'auto' (default) when the optional peer `@resvg/resvg-js` is installed, true to require
-   * it, false never.
-   */
-  png?: boolean | 'auto';
+  /** Renders `plot.png` beside `plot.svg` (the Node entry sets it from its `png` option). */
+  plotPng?: PlotPngRenderer;
 }
 
 /** What {@link trainCh6} resolves to. */
@@ -81,106 +105,8 @@ export interface TrainResult {
   /** d2l's `metric[2] * num_epochs / timer.sum()`. */
   examplesPerSec: number;
   device: string;
-  /** The last checkpoint folder, or null without `outDir`. */
+  /** The last checkpoint folder as the store names it, or null without a store. */
   checkpoint: string | null;
-}
-
-/** The run was aborted through `signal`; the state after the last finished batch is saved in `checkpoint`. */
-export class TrainingAbortedError extends Error {
-  constructor(
-    readonly epoch: number,
-    readonly batch: number,
-    readonly checkpoint: string | null,
-  ) {
-    super(
-      `training aborted in epoch ${epoch} after batch ${batch}` +
-        (checkpoint ? `; saved ${checkpoint}, continue with resume` : '; nothing saved (no outDir)'),
-    );
-    this.name = 'TrainingAbortedError';
-  }
-}
-
-/** Where in a run a step happened: 1-based epoch and batch, and the step's number in the whole run. */
-export interface StepPosition {
-  epoch: number;
-  batch: number;
-  globalStep: number;
-}
-
-/** The loss became NaN or infinite; the step was not applied, and the last good checkpoint is kept. */
-export class NonFiniteLossError extends Error {
-  constructor(
-    readonly loss: number,
-    /** Null from a bare {@link trainStep}; set by {@link trainCh6}. */
-    readonly position: StepPosition | null = null,
-    readonly checkpoint: string | null = null,
-  ) {
-    const where = position
-      ? ` in epoch ${position.epoch} at batch ${position.batch} (step ${position.globalStep} of the run)`
-      : '';
-    super(
-      `loss is ${loss}${where}; the update was not applied. ` +
-        (checkpoint ? `The last good checkpoint is ${checkpoint}. ` : '') +
-        'Lower the learning rate, or check the inputs for NaN.',
-    );
-    this.name = 'NonFiniteLossError';
-  }
-}
-
-/** What one training step measured. */
-export interface StepResult {
-  loss: number;
-  correct: number;
-  examples: number;
-}
-
-/**
- * One step of d2l's loop: forward, cross-entropy (mean), backward, optimizer update; then the loss and the number
- * of correct predictions. A non-finite loss throws before the update, leaving the model as it was. Does not
- * dispose `x`/`y` and does not switch the model's mode.
- */
-export async function trainStep(
-  model: Module,
-  optimizer: Optimizer,
-  x: tf.Tensor,
-  y: tf.Tensor,
-): Promise<StepResult> {
-  const vars = optimizer.params.map(([, v]) => v);
-  let correct: tf.Scalar | undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const logits = model.forward(x);
-    correct = tf.keep(countCorrect(logits, y));
-    return softmaxCrossEntropy(logits, y);
-  }, vars);
-  const both = tf.tidy(() => tf.stack([value, tf.cast(correct!, 'float32')]));
-  const [loss, hits] = await both.data();
-  tf.dispose([both, value, correct!]);
-  if (!Number.isFinite(loss)) {
-    tf.dispose(Object.values(grads));
-    throw new NonFiniteLossError(loss!);
-  }
-  optimizer.step(grads);
-  tf.dispose(Object.values(grads));
-  return { loss: loss!, correct: hits!, examples: x.shape[0]! };
-}
-
-/** Test accuracy as d2l's `evaluate_accuracy_gpu`: eval mode, no gradients, over every batch; disposes them. */
-export async function evaluateAccuracy(model: Module, batches: Batches): Promise<number> {
-  model.eval();
-  let correct = 0;
-  let total = 0;
-  for await (const { x, y } of batches) {
-    try {
-      const hits = tf.tidy(() => countCorrect(model.forward(x), y));
-      correct += (await hits.data())[0]!;
-      hits.dispose();
-      total += y.shape[0]!;
-    } finally {
-      tf.dispose([x, y]);
-    }
-  }
-  if (total === 0) throw new Error('evaluateAccuracy: the test data yielded no batches');
-  return correct / total;
 }
 
 const sourceOf = (input: DataInput): DataSource => (typeof input === 'function' ? { batches: input } : input);
@@ -190,11 +116,122 @@ async function each(list: TrainCallbacks[], fn: (c: TrainCallbacks) => void | Pr
   for (const c of list) await fn(c);
 }
 
+/** The run's optimizer from `lr` or `optimizer`; `owned` when the trainer made it (and so disposes it). */
+function makeOptimizer(
+  model: Module,
+  options: TrainOptions,
+  resumed: CheckpointSettings | null,
+): { optimizer: Optimizer; owned: boolean } {
+  const { lr, optimizer } = options;
+  if (lr !== undefined && optimizer !== undefined) {
+    throw new Error(
+      "trainCh6: pass lr or optimizer, not both: the optimizer's own learning rate is the run's rate, so lr " +
+        'would be ignored. Drop lr, or set the rate in the optimizer (new SGD(params, { lr })).',
+    );
+  }
+  const named = model.namedParameters();
+  if (optimizer === undefined) {
+    if (lr === undefined) throw new Error('trainCh6: give lr (d2l: plain SGD) or an optimizer');
+    return { optimizer: new SGD(named, { lr }), owned: true };
+  }
+  const made = typeof optimizer === 'function' ? optimizer(named, resumed) : optimizer;
+  const own = new Set(model.parameters());
+  const foreign = made.params.filter(([, v]) => !own.has(v)).map(([name]) => name);
+  if (foreign.length > 0) {
+    throw new Error(
+      `trainCh6: the optimizer holds parameters that are not this model's (${foreign.slice(0, 3).join(', ')}); ` +
+        'build it over model.namedParameters()',
+    );
+  }
+  return { optimizer: made, owned: typeof optimizer === 'function' };
+}
+
+/** `key value (checkpoint value)` for each setting that differs from the checkpoint's. */
+function differences(ours: Record<string, unknown>, theirs: Record<string, unknown>): string[] {
+  return Object.keys(ours)
+    .filter((k) => k in theirs && ours[k] !== theirs[k])
+    .map((k) => `${k} ${ours[k]} (checkpoint ${theirs[k]})`);
+}
+
+interface Run {
+  state: RunState;
+  optimizer: Optimizer;
+  owned: boolean;
+  resumedFrom: string | null;
+}
+
+/**
+ * The run's starting point: the newest complete checkpoint of `store` when resuming (your optimizer settings
+ * win; differences are logged), else a fresh state and d2l's init. Clears what a killed run left half-written.
+ */
+async function startRun(model: Module, options: TrainOptions, log: (line: string) => void): Promise<Run> {
+  const { store } = options;
+  if (options.resume && !store)
+    throw new Error('trainCh6: resume needs the run to continue: pass store (or outDir)');
+  if (store) {
+    const removed = await store.clean();
+    if (removed.length > 0) log(`removed what an interrupted run left half-written: ${removed.join(', ')}`);
+  }
+  const contents = options.resume && store ? await findCheckpoint(store, log) : null;
+  try {
+    const saved = contents && {
+      kind: contents.optimizer.kind,
+      initialLr: contents.state.initialLr ?? Number(contents.optimizer.hyper['lr']),
+      hyper: contents.optimizer.hyper,
+    };
+    const { optimizer, owned } = makeOptimizer(model, options, saved);
+    const initialLr = optimizer.lr;
+    const seed = options.seed ?? null;
+    if (!contents || !saved || !store) {
+      initialise(model, options.init ?? 'auto', options.seed, log);
+      const state: RunState = {
+        epoch: 0,
+        batch: 0,
+        globalStep: 0,
+        accumulator: { loss: 0, correct: 0, examples: 0, seconds: 0 },
+        trainSeconds: 0,
+        epochSeconds: 0,
+        batchesPerEpoch: null,
+        seed,
+        initialLr,
+        history: emptyHistory(),
+      };
+      return { state, optimizer, owned, resumedFrom: null };
+    }
+    const ours = tf.tidy(() => optimizer.stateDict().hyper);
+    try {
+      applyCheckpoint(store, contents, { model, optimizer }, { keepHyper: true });
+    } catch (e) {
+      if (owned) optimizer.dispose();
+      throw e;
+    }
+    // A schedule's momentum is recomputed from the step count, so the saved one is no setting of yours.
+    const scheduled = options.schedule?.momentum ? ['momentum', 'beta1'] : [];
+    const theirs = Object.fromEntries(Object.entries(saved.hyper).filter(([k]) => !scheduled.includes(k)));
+    const changed = differences(
+      { ...ours, lr: initialLr, ...(seed === null ? {} : { seed }) },
+      {
+        ...theirs,
+        lr: saved.initialLr,
+        ...(contents.state.seed === null ? {} : { seed: contents.state.seed }),
+      },
+    );
+    if (changed.length > 0)
+      log(`resume: settings differ from the checkpoint's, yours are used: ${changed.join(', ')}`);
+    const resumedFrom = store.locate(`checkpoints/${contents.name}`);
+    const state = { ...contents.state, seed: seed ?? contents.state.seed, initialLr };
+    return { state, optimizer, owned, resumedFrom };
+  } finally {
+    contents?.dispose();
+  }
+}
+
 /**
  * d2l 1.0.3's `train_ch6`: Xavier init, SGD(lr), cross-entropy; per epoch, train mode with loss and accuracy
  * weighted by examples, then test accuracy in eval mode; the Animator's points five times an epoch; at the end
- * `loss …, train acc …, test acc …` and `… examples/sec on <device>`. Plus checkpoints, resume, abort, progress,
- * optimizers and schedules through {@link TrainOptions}.
+ * `loss …, train acc …, test acc …` and `… examples/sec on <device>`. Plus checkpoints and reports in a
+ * {@link RunStore}, resume, abort, progress, optimizers and schedules through {@link TrainOptions}. The loss and
+ * accuracy stay on the device between the Animator's points (see {@link StepLog}).
  */
 export async function trainCh6(
   model: Module,
@@ -202,47 +239,77 @@ export async function trainCh6(
   testData: DataInput,
   options: TrainOptions,
 ): Promise<TrainResult> {
-  const { epochs, outDir, signal } = options;
+  const { epochs, store, signal, schedule } = options;
   if (!(Number.isInteger(epochs) && epochs >= 1))
     throw new Error(`trainCh6: epochs must be an integer >= 1, got ${epochs}`);
   const log = options.log ?? ((line: string) => console.log(line));
   const device = options.device ?? tf.getBackend();
   const train = sourceOf(trainData);
   const test = sourceOf(testData);
-  const named = model.namedParameters();
-  const optimizer = options.optimizer ? options.optimizer(named) : new SGD(named, { lr: options.lr });
   const callbacks = [
     progressCallbacks(options.progress ?? 'auto', log),
+    ...(store ? [reportCallbacks(store, { epochs, title: options.title, plotPng: options.plotPng })] : []),
     ...(Array.isArray(options.callbacks) ? options.callbacks : options.callbacks ? [options.callbacks] : []),
   ];
-
-  let state: RunState = {
-    epoch: 0,
-    batch: 0,
-    globalStep: 0,
-    accumulator: { loss: 0, correct: 0, examples: 0, seconds: 0 },
-    trainSeconds: 0,
-    epochSeconds: 0,
-    batchesPerEpoch: train.length ?? null,
-    seed: options.seed ?? null,
-    history: emptyHistory(),
-  };
-  let resumedFrom: string | null = null;
-  if (options.resume && outDir) resumedFrom = await latestCheckpoint(outDir);
-  if (resumedFrom) state = await loadCheckpoint(resumedFrom, { model, optimizer });
-  else if ((options.init ?? 'xavier') === 'xavier') init.xavierInit(model, { seed: options.seed });
-
+  const { state: start, optimizer, owned, resumedFrom } = await startRun(model, options, log);
+  let state = start;
+  const initialLr = state.initialLr!;
   let checkpoint = resumedFrom;
   const save = async (): Promise<string | null> => {
-    if (!outDir) return null;
-    checkpoint = await saveCheckpoint(outDir, { model, optimizer, state }, options.keepCheckpoints ?? 2);
+    if (!store) return null;
+    checkpoint = await saveCheckpoint(store, { model, optimizer, state }, options.keepCheckpoints ?? 2);
     return checkpoint;
   };
-  const schedule = options.schedule;
-  const applySchedule = (interval: 'epoch' | 'step', t: number) => {
-    if (schedule?.interval !== interval) return;
-    optimizer.lr = schedule.lr(t);
-    if (schedule.momentum) optimizer.momentum = schedule.momentum(t);
+  // The one place the rate (and a one-cycle momentum) is written: before every step.
+  const setRate = (epoch: number, step: number) => {
+    const t = schedule?.interval === 'epoch' ? epoch : step;
+    optimizer.lr = schedule ? schedule.lr(t, initialLr) : initialLr;
+    if (schedule?.momentum) optimizer.momentum = schedule.momentum(t);
+  };
+
+  /** One epoch of training from batch `state.batch` on; returns the epoch's batch count. */
+  const trainEpoch = async (epoch: number, batches: number | null, started: number): Promise<number> => {
+    const pointEvery = batches === null ? null : Math.max(1, Math.floor(batches / 5));
+    const steps = new StepLog(state);
+    try {
+      let i = 0;
+      for await (const { x, y } of train.batches(epoch)) {
+        if (i < state.batch) {
+          tf.dispose([x, y]);
+          i++;
+          continue;
+        }
+        setRate(epoch, state.globalStep);
+        const position = { epoch: epoch + 1, batch: i + 1, globalStep: state.globalStep + 1 };
+        try {
+          steps.step(model, optimizer, x, y, position);
+        } finally {
+          tf.dispose([x, y]);
+        }
+        state.batch = ++i;
+        state.globalStep++;
+        if (pointEvery !== null && (i % pointEvery === 0 || i === batches)) {
+          const { trainLoss, trainAcc } = await steps.read();
+          state.history.points.push({ epoch: epoch + i / batches!, trainLoss, trainAcc });
+        }
+        const info = { epoch, batch: i, batches, globalStep: state.globalStep, examples: steps.examples };
+        await each(callbacks, (c) =>
+          c.onBatchEnd?.({ ...info, lr: optimizer.lr, metrics: () => steps.read() }),
+        );
+        if (signal?.aborted) {
+          await steps.read();
+          state.epochSeconds = now() - started;
+          throw new TrainingAbortedError(epoch + 1, i, await save());
+        }
+      }
+      if (i === 0) throw new Error(`trainCh6: the training data yielded no batches in epoch ${epoch + 1}`);
+      const { trainLoss, trainAcc } = await steps.read();
+      // Length unknown until now: d2l's point at the end of the epoch.
+      if (batches === null) state.history.points.push({ epoch: epoch + 1, trainLoss, trainAcc });
+      return i;
+    } finally {
+      steps.dispose();
+    }
   };
 
   let testAcc = state.history.epochs.at(-1)?.testAcc ?? Number.NaN;
@@ -250,81 +317,15 @@ export async function trainCh6(
     await each(callbacks, (c) => c.onTrainStart?.({ startEpoch: state.epoch, epochs, resumedFrom }));
     while (state.epoch < epochs) {
       const epoch = state.epoch;
-      const skip = state.batch;
       const batches = train.length ?? state.batchesPerEpoch;
-      const pointEvery = batches === null ? null : Math.max(1, Math.floor(batches / 5));
       const started = now() - state.epochSeconds;
-      const acc = state.accumulator;
       model.train();
-      applySchedule('epoch', epoch);
-      await each(callbacks, (c) => c.onEpochStart?.({ epoch, epochs, batches, skip }));
-
-      let i = 0;
-      for await (const { x, y } of train.batches(epoch)) {
-        if (i < skip) {
-          tf.dispose([x, y]);
-          i++;
-          continue;
-        }
-        applySchedule('step', state.globalStep);
-        let step: StepResult;
-        const t0 = now();
-        try {
-          step = await trainStep(model, optimizer, x, y);
-        } catch (e) {
-          if (e instanceof NonFiniteLossError) {
-            const position = { epoch: epoch + 1, batch: i + 1, globalStep: state.globalStep + 1 };
-            throw new NonFiniteLossError(e.loss, position, checkpoint);
-          }
-          throw e;
-        } finally {
-          tf.dispose([x, y]);
-        }
-        acc.loss += step.loss * step.examples;
-        acc.correct += step.correct;
-        acc.examples += step.examples;
-        const dt = now() - t0;
-        state.trainSeconds += dt;
-        acc.seconds += dt;
-        i++;
-        state.batch = i;
-        state.globalStep++;
-        const trainLoss = acc.loss / acc.examples;
-        const trainAcc = acc.correct / acc.examples;
-        if (pointEvery !== null && (i % pointEvery === 0 || i === batches)) {
-          state.history.points.push({ epoch: epoch + i / batches!, trainLoss, trainAcc });
-        }
-        await each(callbacks, (c) =>
-          c.onBatchEnd?.({
-            epoch,
-            batch: i,
-            batches,
-            globalStep: state.globalStep,
-            loss: step.loss,
-            trainLoss,
-            trainAcc,
-            examples: acc.examples,
-            examplesPerSec: acc.examples / Math.max(state.trainSeconds, 1e-9),
-            lr: optimizer.lr,
-          }),
-        );
-        if (signal?.aborted) {
-          state.epochSeconds = now() - started;
-          throw new TrainingAbortedError(epoch + 1, i, await save());
-        }
-      }
-      if (i === 0) throw new Error(`trainCh6: the training data yielded no batches in epoch ${epoch + 1}`);
-      if (batches === null) {
-        // Length unknown until now: d2l's point at the end of the epoch.
-        state.history.points.push({
-          epoch: epoch + 1,
-          trainLoss: acc.loss / acc.examples,
-          trainAcc: acc.correct / acc.examples,
-        });
-      }
+      await each(callbacks, (c) => c.onEpochStart?.({ epoch, epochs, batches, skip: state.batch }));
+      const count = await trainEpoch(epoch, batches, started);
       await each(callbacks, (c) => c.onEvaluateStart?.({ epoch }));
       testAcc = await evaluateAccuracy(model, test.batches(epoch));
       state.history.points.push({ epoch: epoch + 1, testAcc });
+      const acc = state.accumulator;
       const record = {
         epoch: epoch + 1,
         loss: acc.loss / acc.examples,
@@ -341,17 +342,22 @@ export async function trainCh6(
         ...state,
         epoch: epoch + 1,
         batch: 0,
-        batchesPerEpoch: i,
+        batchesPerEpoch: count,
         accumulator: { loss: 0, correct: 0, examples: 0, seconds: 0 },
         epochSeconds: 0,
       };
       await save();
-      if (outDir) await writeReports(outDir, state, { epochs, title: options.title, png: options.png });
       await each(callbacks, (c) => c.onEpochEnd?.({ record, history: state.history, checkpoint }));
-      if (signal?.aborted && state.epoch < epochs) throw new TrainingAbortedError(epoch + 1, i, checkpoint);
+      if (signal?.aborted && state.epoch < epochs)
+        throw new TrainingAbortedError(epoch + 1, count, checkpoint);
     }
+  } catch (e) {
+    if (e instanceof NonFiniteLossError && checkpoint !== null) {
+      throw new NonFiniteLossError(e.loss, e.position, checkpoint);
+    }
+    throw e;
   } finally {
-    optimizer.dispose();
+    if (owned) optimizer.dispose();
     await each(callbacks, (c) => c.onTrainEnd?.({ history: state.history }));
   }
 
@@ -370,27 +376,4 @@ export async function trainCh6(
     device,
     checkpoint,
   };
-}
-
-/**
- * Writes `history.json`, `history.csv`, `epochs.csv`, `plot.svg` and (see {@link TrainOptions.png}) `plot.png`
- * into `dir`, each atomically.
- */
-export async function writeReports(
-  dir: string,
-  state: Pick<RunState, 'history'>,
-  plot: { epochs?: number; title?: string | undefined; png?: boolean | 'auto' | undefined } = {},
-): Promise<void> {
-  await writeFileAtomic(join(dir, 'history.json'), JSON.stringify(state.history, null, 1) + '\n');
-  await writeFileAtomic(join(dir, 'history.csv'), historyToCsv(state.history));
-  await writeFileAtomic(join(dir, 'epochs.csv'), epochsToCsv(state.history));
-  const svg = plotSvg(state.history, { epochs: plot.epochs, title: plot.title });
-  await writeFileAtomic(join(dir, 'plot.svg'), svg);
-  const png = plot.png ?? 'auto';
-  if (png === false) return;
-  const bytes = await svgToPng(svg);
-  if (bytes) await writeFileAtomic(join(dir, 'plot.png'), bytes);
-  else if (png === true) {
-    throw new Error('plot.png needs the optional peer @resvg/resvg-js: npm install @resvg/resvg-js');
-  }
 }
