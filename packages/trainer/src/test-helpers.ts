@@ -66,3 +66,25 @@ export function toyData(
     },
   };
 }
+
+/**
+ * Deterministic weights from an LCG (running statistics 0 and 1, num_batches_tracked 0), so a test's numbers do
+ * not depend on any initialiser.
+ */
+export function loadFixedWeights(model: Sequential, seed = 12345): void {
+  let s = seed;
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+  const sd = model.stateDict();
+  const fixed: Record<string, tf.Tensor> = {};
+  for (const [k, t] of Object.entries(sd)) {
+    if (k.includes('num_batches')) fixed[k] = tf.zerosLike(t);
+    else if (k.includes('running_var')) fixed[k] = tf.onesLike(t);
+    else fixed[k] = tf.tensor(Array.from({ length: t.size }, next), t.shape);
+  }
+  tf.dispose(Object.values(sd));
+  model.loadStateDict(fixed);
+  tf.dispose(Object.values(fixed));
+}

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors, readSafetensorsHeader } from '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { NonFiniteLossError, TrainingAbortedError } from './errors.ts';
 import { FolderStore } from './folder-store.ts';
 import type { History } from './history.ts';
 import { SGD } from './optim.ts';
-import { oneCycleLR } from './schedule.ts';
+import { oneCycleLR, stepLR } from './schedule.ts';
 import { tinyModel, toyData } from './test-helpers.ts';
 import { type TrainOptions, trainCh6 } from './train-node.ts';
 
@@ -318,6 +318,125 @@ describe('checkpoints', () => {
     for (const t of Object.values(saved))
       expect(Array.from(await t.data()).every(Number.isFinite)).toBe(true);
     tf.dispose(Object.values(saved));
+    model.dispose();
+  });
+});
+
+describe('one source for the learning rate', () => {
+  it('refuses lr beside an optimizer, saying the optimizer’s rate is the one that counts', async () => {
+    const model = tinyModel();
+    const both = trainCh6(model, toyData(8, 8), toyData(8, 8), {
+      epochs: 1,
+      lr: 0.1,
+      optimizer: (p) => new SGD(p, { lr: 0.05 }),
+      ...quiet(),
+    });
+    await expect(both).rejects.toThrow(
+      /pass lr or optimizer, not both: the optimizer's own learning rate is the run's rate/,
+    );
+    await expect(trainCh6(model, toyData(8, 8), toyData(8, 8), { epochs: 1, ...quiet() })).rejects.toThrow(
+      /give lr \(d2l: plain SGD\) or an optimizer/,
+    );
+    model.dispose();
+  });
+
+  it('schedules start from the optimizer’s rate (PyTorch’s initial_lr), written once per step', async () => {
+    const model = tinyModel();
+    const optimizer = new SGD(model.namedParameters(), { lr: 0.4 });
+    let writes = 0;
+    let rate = optimizer.lr;
+    Object.defineProperty(optimizer, 'lr', {
+      get: () => rate,
+      set: (v: number) => {
+        writes++;
+        rate = v;
+      },
+    });
+    const seen: number[] = [];
+    await trainCh6(model, toyData(16, 8), toyData(8, 8), {
+      epochs: 3,
+      optimizer,
+      schedule: stepLR({ stepSize: 1, gamma: 0.5 }),
+      ...quiet(),
+      callbacks: { onBatchEnd: (b) => void seen.push(b.lr) },
+    });
+    expect(seen).toEqual([0.4, 0.4, 0.2, 0.2, 0.1, 0.1]);
+    expect(writes).toBe(6);
+    optimizer.dispose();
+    model.dispose();
+  });
+
+  it('refuses an optimizer over another model’s parameters', async () => {
+    const model = tinyModel();
+    const other = tinyModel();
+    const optimizer = new SGD(other.namedParameters(), { lr: 0.1 });
+    await expect(
+      trainCh6(model, toyData(8, 8), toyData(8, 8), { epochs: 1, optimizer, ...quiet() }),
+    ).rejects.toThrow(
+      /the optimizer holds parameters that are not this model's \(0\.weight, 0\.bias, 1\.weight\)/,
+    );
+    optimizer.dispose();
+    model.dispose();
+    other.dispose();
+  });
+});
+
+describe('progress', () => {
+  it('a source without length prints lines in epoch 1 (after batches 1, 2, 4, 8) and knows the length after', async () => {
+    const lines: string[] = [];
+    const model = tinyModel();
+    const data = toyData(64, 8);
+    await trainCh6(model, (epoch) => data.batches(epoch), toyData(8, 8), {
+      epochs: 2,
+      lr: 0.1,
+      log: (l) => lines.push(l),
+      progress: 'lines',
+    });
+    const progress = lines.filter((l) => l.startsWith('  epoch'));
+    expect(
+      progress.map((l) =>
+        l
+          .match(/epoch (\d)\/2, batch (\d+(\/8)?)/)!
+          .slice(1, 3)
+          .join(' '),
+      ),
+    ).toEqual([
+      '1 1',
+      '1 2',
+      '1 4',
+      '1 8',
+      '2 1/8',
+      '2 2/8',
+      '2 3/8',
+      '2 4/8',
+      '2 5/8',
+      '2 6/8',
+      '2 7/8',
+      '2 8/8',
+    ]);
+    model.dispose();
+  });
+
+  it("img/s is this epoch's images over this epoch's time (it divided by the whole run's)", async () => {
+    // A clock that moves 10 ms per call makes every epoch take the same time: the rate must not fall.
+    let t = 0;
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => (t += 10));
+    const rates: number[] = [];
+    const model = tinyModel();
+    await trainCh6(model, toyData(32, 8), toyData(8, 8), {
+      epochs: 3,
+      lr: 0.1,
+      ...quiet(),
+      callbacks: {
+        onBatchEnd: async (b) => {
+          if (b.batch === 4) rates.push((await b.metrics()).examplesPerSec);
+        },
+      },
+    });
+    clock.mockRestore();
+    expect(rates).toHaveLength(3);
+    expect(rates[1]).toBeCloseTo(rates[0]!, 6);
+    expect(rates[2]).toBeCloseTo(rates[0]!, 6);
     model.dispose();
   });
 });
