@@ -2,7 +2,6 @@
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Sequential } from '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from './step.ts';
-import type { DataSource } from './train.ts';
 
 /** conv3x3(3→4) → BN → ReLU → global pool → Linear(4→3): every layer kind the trainer touches. */
 export function tinyModel(): Sequential {
@@ -32,7 +31,7 @@ export function toyData(
   count: number,
   batchSize: number,
   options: { seed?: number; poison?: { epoch: number; batch: number } } = {},
-): DataSource {
+): { length: number; batches(epoch: number): Iterable<Batch> } {
   const rand = lcg(options.seed ?? 7);
   const size = 6 * 6 * 3;
   const xs = new Float32Array(count * size);
