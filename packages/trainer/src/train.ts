@@ -64,7 +64,7 @@ export interface TrainOptions {
    * initialises, 'none' never. A resumed run never initialises.
    */
   init?: InitMode;
-  /** Seeds the init (parameter i gets `seed + i`) and is saved with checkpoints. Default: unseeded. */
+  /** Seeds the init of every parameter (see `xavierInit`) and is saved with checkpoints. Default: unseeded. */
   seed?: number;
   /** Name of the device in the final line (d2l prints `cuda:0`). Default `tf.getBackend()`. */
   device?: string;
