@@ -11,7 +11,7 @@ import { FolderStore } from './folder-store.ts';
 import type { History } from './history.ts';
 import { SGD } from './optim.ts';
 import { oneCycleLR, stepLR } from './schedule.ts';
-import { tinyModel, toyData } from './test-helpers.ts';
+import { loadFixedWeights, tinyModel, toyData } from './test-helpers.ts';
 import { type TrainOptions, trainCh6 } from './train-node.ts';
 
 beforeAll(async () => {
@@ -137,6 +137,37 @@ describe('trainCh6 as d2l', () => {
     expect(max).toBeLessThanOrEqual(Math.sqrt(6 / 63) + 1e-6);
     expect(Array.from(conv.bias.dataSync())).toEqual(biasBefore);
     model.dispose();
+  });
+
+  it('keeps weights loaded into the model (fine-tuning) and says so; init "xavier" replaces them', async () => {
+    const loadedFrom = async (init?: 'xavier') => {
+      const model = tinyModel();
+      loadFixedWeights(model);
+      const loaded = await weights(model);
+      const lines: string[] = [];
+      let atStart: Record<string, number[]> = {};
+      await trainCh6(model, toyData(8, 8), toyData(8, 8), {
+        epochs: 1,
+        lr: 0,
+        ...(init ? { init } : {}),
+        ...quiet(lines),
+        callbacks: {
+          onTrainStart: async () => {
+            atStart = await weights(model);
+          },
+        },
+      });
+      model.dispose();
+      return { loaded, atStart, lines };
+    };
+    const kept = await loadedFrom();
+    expect(kept.atStart).toEqual(kept.loaded);
+    expect(kept.lines[0]).toBe(
+      "init: keeping the weights loaded into the model (init 'xavier' would replace them)",
+    );
+    const replaced = await loadedFrom('xavier');
+    expect(replaced.atStart['0.weight']).not.toEqual(replaced.loaded['0.weight']);
+    expect(replaced.lines[0]).toMatch(/^epoch 1,/);
   });
 
   it('leaks no tensors: the count after epoch 1 equals the count after epoch 3', async () => {
