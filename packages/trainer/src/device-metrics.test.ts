@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { NonFiniteLossError } from './errors.ts';
 import { SGD } from './optim.ts';
-import { trainStep } from './step.ts';
+import { StepLog, trainStep } from './step.ts';
 import { loadFixedWeights, tinyModel, toyData } from './test-helpers.ts';
 import { trainCh6 } from './train.ts';
 
@@ -166,6 +166,25 @@ describe('a NaN step is never applied', () => {
       ...Object.values(after.tensors),
       ...data.flatMap((b) => [b.x, b.y]),
     ]);
+    optimizer.dispose();
+    model.dispose();
+  });
+
+  it('in a StepLog of your own: the read names the first bad step, and nothing after it was applied', async () => {
+    const model = tinyModel();
+    const optimizer = new SGD(model.namedParameters(), { lr: 0.1 });
+    const data = [...toyData(16, 4, { poison: { epoch: 0, batch: 1 } }).batches(0)];
+    const log = new StepLog();
+    log.step(model, optimizer, data[0]!.x, data[0]!.y, { epoch: 1, batch: 1, globalStep: 1 });
+    const params = await values(model.namedParameters());
+    data.slice(1).forEach(({ x, y }, i) => {
+      log.step(model, optimizer, x, y, { epoch: 1, batch: i + 2, globalStep: i + 2 });
+    });
+    const error = await log.read().catch((e: unknown) => e);
+    expect((error as NonFiniteLossError).position).toEqual({ epoch: 1, batch: 2, globalStep: 2 });
+    expect(await values(model.namedParameters())).toEqual(params);
+    log.dispose();
+    tf.dispose(data.flatMap((b) => [b.x, b.y]));
     optimizer.dispose();
     model.dispose();
   });

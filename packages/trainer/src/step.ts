@@ -106,7 +106,16 @@ export class StepLog {
   private failure: NonFiniteLossError | null = null;
   private reading: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly state: Pick<RunState, 'accumulator' | 'trainSeconds'>) {}
+  /**
+   * `state` receives the sums and the timer (the trainer passes its run state, so a checkpoint holds them); by
+   * default the log keeps its own.
+   */
+  constructor(
+    private readonly state: Pick<RunState, 'accumulator' | 'trainSeconds'> = {
+      accumulator: { loss: 0, correct: 0, examples: 0, seconds: 0 },
+      trainSeconds: 0,
+    },
+  ) {}
 
   /** Examples stepped this epoch, read or not. */
   get examples(): number {
