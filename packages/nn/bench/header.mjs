@@ -1,6 +1,8 @@
 // Time and memory of readSafetensorsHeader on headers at the format's size limit (100 MB), hostile and valid, each
 // in a fresh Node process so that one case's garbage does not count against the next. Run after a build:
-// `pnpm --filter @skipnet/nn bench`. CASES=deep,flat picks cases; IMPL=path/to/index.js measures another build.
+// `pnpm --filter @skipnet/nn bench`. CASES=deep,flat picks cases; IMPL=path/to/index.js measures another build;
+// COMPARE=path/to/index.js times another build against this one on a 200,000-tensor header, alternating in one
+// process (paired A/B, median of 7).
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -95,9 +97,46 @@ async function measureOne(name, impl) {
   );
 }
 
+async function compare(other) {
+  const { readSafetensorsHeader: ours } = await import(new URL('../dist/index.js', import.meta.url).href);
+  const { readSafetensorsHeader: theirs } = await import(pathToFileURL(other).href);
+  const encoder = new TextEncoder();
+  const parts = ['{'];
+  for (let i = 0; i < 200_000; i++)
+    parts.push(`"layer${i}.weight":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},`);
+  const text = `${parts.join('')}"z":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}`;
+  const header = encoder.encode(text);
+  const bytes = new Uint8Array(8 + header.length);
+  bytes.set(header, 8);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
+  const times = { ours: [], theirs: [] };
+  for (let i = 0; i < 7; i++) {
+    for (const [name, read] of [
+      ['theirs', theirs],
+      ['ours', ours],
+    ]) {
+      const start = performance.now();
+      read(bytes);
+      times[name].push(performance.now() - start);
+    }
+  }
+  const median = (list) => list.sort((a, b) => a - b)[3].toFixed(0);
+  console.log(
+    `load average: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    `200,000 tensors (${(header.length / 1e6).toFixed(1)} MB of header): ${other} ${median(times.theirs)} ms, ` +
+      `this build ${median(times.ours)} ms (medians of 7, alternating)`,
+  );
+}
+
 const [, , mode, name, impl] = process.argv;
 if (mode === 'one') {
   await measureOne(name, impl);
+} else if (process.env.COMPARE) {
+  await compare(process.env.COMPARE);
 } else {
   const implementation = process.env.IMPL
     ? pathToFileURL(process.env.IMPL).href
