@@ -133,7 +133,7 @@ describe('readArchive caps', () => {
 });
 
 describe('readCifarFiles', () => {
-  const files = () => [...set.files].map(([name, data]) => new File([data], name));
+  const files = () => [...set.files].map(([name, data]) => new File([new Uint8Array(data)], name));
 
   it("reads the extracted binary files as a file input gives them; CIFAR-10's names without batches.meta.txt", async () => {
     expectTinySet(await readCifarFiles(files()));

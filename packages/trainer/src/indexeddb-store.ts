@@ -18,17 +18,6 @@ interface Schema extends DBSchema {
 const LAST = '\uffff';
 
 /**
- * The browser globals this store needs, typed here so that the package's sources typecheck without the DOM
- * library (Node projects read them through the workspace's source condition).
- */
-const browser = globalThis as {
-  indexedDB?: unknown;
-  IDBKeyRange?: {
-    bound(lower: [string, string], upper: [string, string]): Parameters<IDBPDatabase['delete']>[1];
-  };
-};
-
-/**
  * A {@link RunStore} in the browser's IndexedDB: each file one record keyed `[run, path]`. A checkpoint folder is
  * written in one transaction with `durability: 'strict'`, so it is all there or not at all, and nothing is ever
  * left half-written for {@link clean} to find. Reading a checkpoint's `weights.safetensors` back (see
@@ -48,7 +37,7 @@ export class IndexedDBStore implements RunStore {
   }
 
   private open(): Promise<IDBPDatabase<Schema>> {
-    if (browser.indexedDB === undefined || browser.IDBKeyRange === undefined) {
+    if (typeof indexedDB === 'undefined' || typeof IDBKeyRange === 'undefined') {
       throw new Error(
         'IndexedDBStore: this environment has no IndexedDB (in Node, write to a folder with outDir instead)',
       );
@@ -61,9 +50,9 @@ export class IndexedDBStore implements RunStore {
     return this.db;
   }
 
-  private folderRange(path: string) {
+  private folderRange(path: string): IDBKeyRange {
     const prefix = path === '' ? '' : `${path}/`;
-    return browser.IDBKeyRange!.bound([this.run, prefix], [this.run, prefix + LAST]);
+    return IDBKeyRange.bound([this.run, prefix], [this.run, prefix + LAST]);
   }
 
   locate(path: string): string {
