@@ -164,6 +164,283 @@ INLINE void gemm(const Gemm *g, int m, int n, int k, int accumulate) {
 INLINE int panels(int n) { return (n + PANEL - 1) / PANEL; }
 INLINE int blocks(int n, int size) { return (n + size - 1) / size; }
 
+// Packs row-major B [k×n] (row stride ldb) into panels of 8 columns, bp[panel][k][8], zeros past n; items are
+// panels.
+EXPORT(pack_panels)
+void pack_panels(const float *b, int k, int n, int ldb, float *bp, int begin, int end) {
+  for (int j = begin; j < end; j++) {
+    int lo = max(0, min(4, n - j * PANEL)), hi = max(0, min(4, n - j * PANEL - 4));
+    const float *src = b + j * PANEL;
+    float *dst = bp + j * k * PANEL;
+    for (int p = 0; p < k; p++, src += ldb, dst += PANEL) {
+      wasm_v128_store(dst, load_first(src, lo));
+      wasm_v128_store(dst + 4, load_first(src + 4, hi));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Direct convolution as an implicit GEMM: y[p][o] = Σ_{a,b,c} xp[at(p) + (a·wp + b)·c_in + c] · w[a][b][c][o] for
+// output pixel p of an input already padded (xp [n, hp, wp, c_in], so every tap reads inside it), where at(p) is
+// the offset of p's top-left tap. The filter [kh·kw·c_in × c_out] is the packed right-hand side; each micro-tile
+// of 4 output pixels keeps its 4×8 sums in registers over all kh·kw·c_in products, so nothing is copied into
+// columns. Summed tap by tap in channel order, it rounds like a direct convolution.
+
+INLINE void conv_4x8(const float *a0, const float *a1, const float *a2, const float *a3, int kh, int kw,
+                     int c_in, int row_stride, const float *b, float *c, int ldc, int cols) {
+  f4 c00 = SPLAT(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (int ta = 0; ta < kh; ta++) {
+    for (int tb = 0; tb < kw; tb++) {
+      int tap = ta * row_stride + tb * c_in;
+      const float *x0 = a0 + tap, *x1 = a1 + tap, *x2 = a2 + tap, *x3 = a3 + tap;
+      for (int p = 0; p < c_in; p++) {
+        f4 b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4), x;
+        x = wasm_v128_load32_splat(x0 + p);
+        c00 = MADD(x, b0, c00);
+        c01 = MADD(x, b1, c01);
+        x = wasm_v128_load32_splat(x1 + p);
+        c10 = MADD(x, b0, c10);
+        c11 = MADD(x, b1, c11);
+        x = wasm_v128_load32_splat(x2 + p);
+        c20 = MADD(x, b0, c20);
+        c21 = MADD(x, b1, c21);
+        x = wasm_v128_load32_splat(x3 + p);
+        c30 = MADD(x, b0, c30);
+        c31 = MADD(x, b1, c31);
+        b += PANEL;
+      }
+    }
+  }
+  write_row(c, c00, c01, cols, 0);
+  write_row(c + ldc, c10, c11, cols, 0);
+  write_row(c + 2 * ldc, c20, c21, cols, 0);
+  write_row(c + 3 * ldc, c30, c31, cols, 0);
+}
+
+INLINE void conv_1x8(const float *a, int kh, int kw, int c_in, int row_stride, const float *b, float *c, int cols) {
+  f4 c0 = SPLAT(0), c1 = c0;
+  for (int ta = 0; ta < kh; ta++) {
+    for (int tb = 0; tb < kw; tb++) {
+      const float *x = a + ta * row_stride + tb * c_in;
+      for (int p = 0; p < c_in; p++) {
+        f4 v = wasm_v128_load32_splat(x + p);
+        c0 = MADD(v, wasm_v128_load(b), c0);
+        c1 = MADD(v, wasm_v128_load(b + 4), c1);
+        b += PANEL;
+      }
+    }
+  }
+  write_row(c, c0, c1, cols, 0);
+}
+
+enum { PANEL_GROUP = 8 }; // panels (64 output channels) per work item
+
+// Items are (block of 64 output pixels, group of 8 panels).
+EXPORT(conv_direct)
+void conv_direct(const float *xp, int hp, int wp, int c_in, int kh, int kw, int stride_h, int stride_w,
+                 const float *bp, float *y, int pixels, int oh, int ow, int c_out, int begin, int end) {
+  int k = kh * kw * c_in, row_stride = wp * c_in;
+  int groups = blocks(panels(c_out), PANEL_GROUP);
+  for (int item = begin; item < end; item++) {
+    int block = item / groups, group = item - block * groups;
+    int p0 = block * M_BLOCK, p1 = min(pixels, p0 + M_BLOCK);
+    int j1 = min(panels(c_out), (group + 1) * PANEL_GROUP);
+    for (int j = group * PANEL_GROUP; j < j1; j++) {
+      int cols = min(PANEL, c_out - j * PANEL);
+      const float *b = bp + j * k * PANEL;
+      int p = p0;
+      for (; p + 4 <= p1; p += 4) {
+        const float *a[4];
+#pragma clang loop unroll(full)
+        for (int r = 0; r < 4; r++) {
+          int q = p + r, image = q / (oh * ow), i = q / ow - image * oh, jj = q - (q / ow) * ow;
+          a[r] = xp + ((image * hp + i * stride_h) * wp + jj * stride_w) * c_in;
+        }
+        conv_4x8(a[0], a[1], a[2], a[3], kh, kw, c_in, row_stride, b, y + p * c_out + j * PANEL, c_out, cols);
+      }
+      for (; p < p1; p++) {
+        int image = p / (oh * ow), i = p / ow - image * oh, jj = p - (p / ow) * ow;
+        const float *a = xp + ((image * hp + i * stride_h) * wp + jj * stride_w) * c_in;
+        conv_1x8(a, kh, kw, c_in, row_stride, b, y + p * c_out + j * PANEL, cols);
+      }
+    }
+  }
+}
+
+// The filter of a stride-1 convolution's input gradient, packed as conv_direct's right-hand side: flipped and its
+// channels swapped, B[(a·kw + b)·c_out + o][c] = w[kh − 1 − a][kw − 1 − b][c][o]; items are panels of 8 input
+// channels.
+EXPORT(pack_flipped_filter)
+void pack_flipped_filter(const float *w, int kh, int kw, int c_in, int c_out, float *bp, int begin, int end) {
+  int k = kh * kw * c_out;
+  for (int j = begin; j < end; j++) {
+    int lo = max(0, min(4, c_in - j * PANEL)), hi = max(0, min(4, c_in - j * PANEL - 4));
+    float *dst = bp + j * k * PANEL;
+    for (int a = 0; a < kh; a++) {
+      for (int b = 0; b < kw; b++) {
+        const float *tap = w + (((kh - 1 - a) * kw + (kw - 1 - b)) * c_in + j * PANEL) * c_out;
+        for (int o = 0; o < c_out; o++, dst += PANEL) {
+          wasm_v128_store(dst, gather_first(tap + o, c_out, lo));
+          wasm_v128_store(dst + 4, gather_first(tap + 4 * c_out + o, c_out, hi));
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Filter gradient of a direct convolution: dW[r][o] = Σ_p x[at(p) + off(r)] · dy[p][o], for r = (a, b, c) over
+// kh·kw·c_in and p over output pixels, a GEMM whose reduction runs over every output pixel. x is read channel-major
+// (xt [c_in][n·hp·wp], from channels_first) so that each row r is a stream along the image rows (pixels of NHWC
+// x lie c_in floats apart, a power of two in most networks, which maps them to a few L1 sets), and dy is packed in
+// panels (pack_panels on dy as [pixels × c_out]). The reduction is cut into blocks of output rows; each work item
+// sums one block for 64 rows and 64 columns of dW into its own slice of `partial` [pixel block][k][c_out], which
+// sum_partials then adds up: the same sums in the same order on any number of threads. Items are (pixel block,
+// row block, panel group).
+
+// xt[c][p] = x[p][c] for p over `pixels`; items are blocks of 64 pixels.
+EXPORT(channels_first)
+void channels_first(const float *x, int pixels, int c, float *xt, int begin, int end) {
+  for (int item = begin; item < end; item++) {
+    int p0 = item * M_BLOCK, p1 = min(pixels, p0 + M_BLOCK);
+    int p = p0;
+    for (; p + 4 <= p1; p += 4) {
+      int ch = 0;
+      for (; ch + 4 <= c; ch += 4) {
+        f4 r0 = wasm_v128_load(x + p * c + ch), r1 = wasm_v128_load(x + (p + 1) * c + ch);
+        f4 r2 = wasm_v128_load(x + (p + 2) * c + ch), r3 = wasm_v128_load(x + (p + 3) * c + ch);
+        f4 t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+        f4 t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+        wasm_v128_store(xt + ch * pixels + p, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
+        wasm_v128_store(xt + (ch + 1) * pixels + p, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+        wasm_v128_store(xt + (ch + 2) * pixels + p, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
+        wasm_v128_store(xt + (ch + 3) * pixels + p, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+      }
+      for (; ch < c; ch++) {
+        for (int q = p; q < p + 4; q++) xt[ch * pixels + q] = x[q * c + ch];
+      }
+    }
+    for (; p < p1; p++) {
+      for (int ch = 0; ch < c; ch++) xt[ch * pixels + p] = x[p * c + ch];
+    }
+  }
+}
+
+INLINE int tap_offset(int r, int kw, int c_in, int wp, int plane) {
+  int tap = r / c_in, c = r - tap * c_in, a = tap / kw, b = tap - a * kw;
+  return c * plane + a * wp + b;
+}
+
+// The 4×8 sums of rows with offsets o0..o3 and one panel over output rows [row0, row1), added to c (or written).
+// Pixels go in one loop (output rows are as short as 3 pixels in deep layers), the row's offset updated as it ends.
+INLINE void filter_grad_4x8(const float *xt, int hp, int wp, int stride_h, int stride_w, const float *dyp, int oh,
+                            int ow, int row0, int row1, int o0, int o1, int o2, int o3, int rows, float *c,
+                            int ldc, int cols, int accumulate) {
+  f4 c00 = SPLAT(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  const float *b = dyp + row0 * ow * PANEL;
+  int image = row0 / oh, i = row0 - image * oh, q = 0;
+  int at = (image * hp + i * stride_h) * wp;
+  for (int p = (row1 - row0) * ow; p > 0; p--, b += PANEL) {
+    f4 b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4), v;
+    v = wasm_v128_load32_splat(xt + o0 + at);
+    c00 = MADD(v, b0, c00);
+    c01 = MADD(v, b1, c01);
+    v = wasm_v128_load32_splat(xt + o1 + at);
+    c10 = MADD(v, b0, c10);
+    c11 = MADD(v, b1, c11);
+    v = wasm_v128_load32_splat(xt + o2 + at);
+    c20 = MADD(v, b0, c20);
+    c21 = MADD(v, b1, c21);
+    v = wasm_v128_load32_splat(xt + o3 + at);
+    c30 = MADD(v, b0, c30);
+    c31 = MADD(v, b1, c31);
+    at += stride_w;
+    if (++q == ow) {
+      q = 0;
+      if (++i == oh) {
+        i = 0;
+        image++;
+      }
+      at = (image * hp + i * stride_h) * wp;
+    }
+  }
+  write_row(c, c00, c01, cols, accumulate);
+  if (rows > 1) write_row(c + ldc, c10, c11, cols, accumulate);
+  if (rows > 2) write_row(c + 2 * ldc, c20, c21, cols, accumulate);
+  if (rows > 3) write_row(c + 3 * ldc, c30, c31, cols, accumulate);
+}
+
+enum { SUB_BLOCK_PIXELS = 256 }; // pixels of a panel of dy (8 KiB) that stay in L1 while every row of a block passes
+
+EXPORT(conv_filter_grad)
+void conv_filter_grad(const float *xt, int hp, int wp, int c_in, int kh, int kw, int stride_h, int stride_w,
+                      const float *dyp, int oh, int ow, int c_out, int rows_total, int rows_per_block,
+                      float *partial, int begin, int end) {
+  int k = kh * kw * c_in, plane = rows_total / oh * hp * wp, pixels = rows_total * ow;
+  int row_blocks = blocks(k, M_BLOCK), groups = blocks(panels(c_out), PANEL_GROUP);
+  int sub_rows = max(1, SUB_BLOCK_PIXELS / ow); // output rows (image, i) per sub-block
+  for (int item = begin; item < end; item++) {
+    int pixel_block = item / (row_blocks * groups), rest = item - pixel_block * row_blocks * groups;
+    int row_block = rest / groups, group = rest - row_block * groups;
+    int first = pixel_block * rows_per_block, last = min(rows_total, first + rows_per_block);
+    float *out = partial + pixel_block * k * c_out;
+    int r1 = min(k, (row_block + 1) * M_BLOCK), j1 = min(panels(c_out), (group + 1) * PANEL_GROUP);
+    for (int j = group * PANEL_GROUP; j < j1; j++) {
+      int cols = min(PANEL, c_out - j * PANEL);
+      const float *panel = dyp + j * pixels * PANEL;
+      for (int row0 = first; row0 < last; row0 += sub_rows) {
+        int row1 = min(last, row0 + sub_rows);
+        for (int r = row_block * M_BLOCK; r < r1; r += 4) {
+          int rows = min(4, r1 - r);
+          // Rows past the block's end read row r's offsets again and are not written.
+          int o0 = tap_offset(r, kw, c_in, wp, plane), o1 = tap_offset(r + min(1, rows - 1), kw, c_in, wp, plane);
+          int o2 = tap_offset(r + min(2, rows - 1), kw, c_in, wp, plane);
+          int o3 = tap_offset(r + min(3, rows - 1), kw, c_in, wp, plane);
+          filter_grad_4x8(xt, hp, wp, stride_h, stride_w, panel, oh, ow, row0, row1, o0, o1, o2, o3, rows,
+                          out + r * c_out + j * PANEL, c_out, cols, row0 > first);
+        }
+      }
+    }
+  }
+}
+
+// out[i] = Σ_b partial[b][i] over `count` slices of `size` floats, in slice order; items are runs of 1024 floats.
+EXPORT(sum_partials)
+void sum_partials(const float *partial, int count, int size, float *out, int begin, int end) {
+  for (int item = begin; item < end; item++) {
+    int i1 = min(size, (item + 1) * 1024);
+    for (int i = item * 1024; i < i1; i += 4) {
+      int n = min(4, i1 - i);
+      f4 sum = load_first(partial + i, n);
+      for (int b = 1; b < count; b++) sum = ADD(sum, load_first(partial + b * size + i, n));
+      store_first(out + i, sum, n);
+    }
+  }
+}
+
+// xp [n, hp, wp, c]: x [n, h, w, c] placed at (pad_top, pad_left), zeros around (x cut where it reaches past xp);
+// items are rows of xp over every image.
+EXPORT(pad_input)
+void pad_input(const float *x, int h, int w, int c, int pad_top, int pad_left, float *xp, int hp, int wp, int begin,
+               int end) {
+  int j0 = max(0, pad_left), j1 = min(wp, pad_left + w); // columns of xp that come from x
+  for (int row = begin; row < end; row++) {
+    int image = row / hp, i = row - image * hp - pad_top;
+    float *out = xp + row * wp * c;
+    if (i < 0 || i >= h || j1 <= j0) {
+      for (int q = 0; q < wp * c; q += 4) store_first(out + q, SPLAT(0), min(4, wp * c - q));
+      continue;
+    }
+    const float *in = x + ((image * h + i) * w + j0 - pad_left) * c;
+    for (int q = 0; q < j0 * c; q += 4) store_first(out + q, SPLAT(0), min(4, j0 * c - q));
+    for (int q = 0; q < (j1 - j0) * c; q += 4) {
+      int n = min(4, (j1 - j0) * c - q);
+      store_first(out + j0 * c + q, load_first(in + q, n), n);
+    }
+    for (int q = j1 * c; q < wp * c; q += 4) store_first(out + q, SPLAT(0), min(4, wp * c - q));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Winograd F(4×4, 3×3) (Lavin and Gray, 2015; interpolation points 0, ±1, ±2, ∞). A 6×6 input tile d and a 3×3
 // filter g give the 4×4 output tile Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A: 36 multiplies per tile and channel pair
@@ -447,6 +724,51 @@ void winograd_filter_grad(const float *mw, int cin, int cout, float *dw, int beg
         FILTER_GRAD_1D(e[a][0], e[a][1], e[a][2], e[a][3], e[a][4], e[a][5], o[0], o[1], o[2]);
 #pragma clang loop unroll(full)
         for (int b = 0; b < 3; b++) store_first(out + (a * 3 + b) * tap_stride, o[b], n);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Max-pool gradient: each output's gradient goes to its window's first maximum (the cpu backend's and PyTorch's
+// choice), four channels at a time. Windows overlap, so threads split the work by image; items are images.
+
+INLINE void add_lane(float *dx, int at, float g) {
+  if (at >= 0) dx[at] += g;
+}
+
+EXPORT(max_pool_grad)
+void max_pool_grad(const float *x, const float *dy, float *dx, int h, int w, int c, int oh, int ow, int fh, int fw,
+                   int sh, int sw, int pad_top, int pad_left, int begin, int end) {
+  for (int image = begin; image < end; image++) {
+    float *out = dx + image * h * w * c;
+    for (int q = 0; q < h * w * c; q += 4) store_first(out + q, SPLAT(0), min(4, h * w * c - q));
+    for (int i = 0; i < oh; i++) {
+      for (int j = 0; j < ow; j++) {
+        const float *g = dy + ((image * oh + i) * ow + j) * c;
+        for (int ch = 0; ch < c; ch += 4) {
+          int n = min(4, c - ch);
+          f4 best = SPLAT(-__builtin_inff());
+          v128_t where = wasm_i32x4_splat(-1);
+          for (int a = 0; a < fh; a++) {
+            int y = i * sh - pad_top + a;
+            if (y < 0 || y >= h) continue;
+            for (int b = 0; b < fw; b++) {
+              int xx = j * sw - pad_left + b;
+              if (xx < 0 || xx >= w) continue;
+              int at = (y * w + xx) * c + ch;
+              f4 v = load_first(x + image * h * w * c + at, n);
+              v128_t greater = wasm_f32x4_gt(v, best);
+              best = wasm_v128_bitselect(v, best, greater);
+              where = wasm_v128_bitselect(wasm_i32x4_splat(at), where, greater);
+            }
+          }
+          f4 grad = load_first(g + ch, n);
+          add_lane(out, wasm_i32x4_extract_lane(where, 0), wasm_f32x4_extract_lane(grad, 0));
+          if (n > 1) add_lane(out + 1, wasm_i32x4_extract_lane(where, 1), wasm_f32x4_extract_lane(grad, 1));
+          if (n > 2) add_lane(out + 2, wasm_i32x4_extract_lane(where, 2), wasm_f32x4_extract_lane(grad, 2));
+          if (n > 3) add_lane(out + 3, wasm_i32x4_extract_lane(where, 3), wasm_f32x4_extract_lane(grad, 3));
+        }
       }
     }
   }

@@ -9,6 +9,7 @@ import {
   type FilterGradientFormulation,
   setFilterGradientFormulation,
 } from './kernels/conv2d-backprop-filter.ts';
+import { type InputGradientMethod, setInputGradientMethod } from './kernels/conv2d-backprop-input.ts';
 import { randomValues as random, relativeError } from './test-util.ts';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -137,7 +138,7 @@ describe('conv2d gradients on wasm match cpu', () => {
     );
   });
 
-  it.each<FilterGradientFormulation>(['im2col', 'dilated'])(
+  it.each<FilterGradientFormulation>(['direct', 'winograd', 'im2col', 'dilated'])(
     'the filter gradient forced to one formulation, %s (property)',
     async (forced) => {
       expect(setFilterGradientFormulation(forced)).toBe('auto');
@@ -148,6 +149,42 @@ describe('conv2d gradients on wasm match cpu', () => {
         );
       } finally {
         setFilterGradientFormulation('auto');
+      }
+    },
+  );
+
+  // Past one block of 1,024 output pixels (the filter gradient's partial sums), one block of 64 filter rows and
+  // one group of 64 output channels; against the dilated formulation (the cpu backend's is a scalar loop).
+  it.each<Case>([
+    { n: 3, h: 24, w: 24, cin: 8, cout: 70, k: 3, stride: 1, pad: 'same', seed: 9 },
+    { n: 4, h: 40, w: 39, cin: 3, cout: 16, k: 7, stride: 2, pad: 'valid', seed: 10 },
+  ])('direct filter gradient over several blocks: $n×$h×$w, $cin→$cout, k=$k stride=$stride', async (c) => {
+    const [oh, ow] = outSize(c);
+    const x = random(c.n * c.h * c.w * c.cin, c.seed);
+    const w = random(c.k * c.k * c.cin * c.cout, c.seed + 1);
+    const r = random(c.n * oh * ow * c.cout, c.seed + 2);
+    const byFormulation = (forced: FilterGradientFormulation) => {
+      setFilterGradientFormulation(forced);
+      try {
+        return convGrads(c, x, w, r).dw;
+      } finally {
+        setFilterGradientFormulation('auto');
+      }
+    };
+    expect(relativeError(byFormulation('direct'), byFormulation('dilated'))).toBeLessThan(1e-5);
+  });
+
+  it.each<InputGradientMethod>(['direct', 'winograd', 'xnnpack'])(
+    'the input gradient forced to one method, %s (property)',
+    async (forced) => {
+      expect(setInputGradientMethod(forced)).toBe('auto');
+      try {
+        await fc.assert(
+          fc.asyncProperty(cases, async (c) => (await compare(c)).dx <= 1e-4),
+          { numRuns: 60 },
+        );
+      } finally {
+        setInputGradientMethod('auto');
       }
     },
   );

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { conv2d } from './kernels/conv2d.ts';
 import { conv2dBackpropFilter } from './kernels/conv2d-backprop-filter.ts';
 import { conv2dBackpropInput } from './kernels/conv2d-backprop-input.ts';
 import { cast, identity } from './kernels/identity.ts';
@@ -9,6 +10,7 @@ import { slice } from './kernels/slice.ts';
 import { tile } from './kernels/tile.ts';
 
 const kernels: tf.KernelConfig[] = [
+  { kernelName: tf.Conv2D, backendName: 'wasm', kernelFunc: conv2d as unknown as tf.KernelFunc },
   {
     kernelName: tf.Conv2DBackpropFilter,
     backendName: 'wasm',

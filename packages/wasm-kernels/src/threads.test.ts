@@ -33,18 +33,26 @@ describe('setThreadedWasmBackend', () => {
     });
   });
 
-  it('runs Winograd F(4×4, 3×3) on both threads (work split in chunks), matching cpu', async () => {
+  it('runs our own kernels on both threads (work split in chunks), matching cpu', async () => {
     await tf.setBackend('wasm');
     expect(kernelsFor(tf.backend() as unknown as WasmBackend)?.threads).toBe(2);
-    // 4 images of 5×5 tiles: 100 tiles, split into chunks for the two threads.
-    const x = randomValues(4 * 20 * 19 * 12, 3);
-    const w = randomValues(3 * 3 * 12 * 20, 4);
+    // A stem-like 7×7/2 convolution (our direct kernels: 1,156 output pixels in 19 blocks forward, two partial
+    // sums for the filter gradient), then a 3×3 stride-1 one (Winograd gradients: 4 images of 5×5 tiles).
+    const x = randomValues(4 * 40 * 39 * 3, 3);
+    const w1 = randomValues(7 * 7 * 3 * 12, 4);
+    const w2 = randomValues(3 * 3 * 12 * 20, 5);
     const compute = () =>
       tf.tidy(() => {
-        const f = (a: tf.Tensor, b: tf.Tensor) =>
-          tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')));
+        const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
+          const h = tf.relu(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'valid'));
+          return tf.sum(tf.square(tf.conv2d(h, c as tf.Tensor4D, 1, 'same')));
+        };
         return tf
-          .grads(f)([tf.tensor4d(x, [4, 20, 19, 12]), tf.tensor4d(w, [3, 3, 12, 20])])
+          .grads(f)([
+            tf.tensor4d(x, [4, 40, 39, 3]),
+            tf.tensor4d(w1, [7, 7, 3, 12]),
+            tf.tensor4d(w2, [3, 3, 12, 20]),
+          ])
           .map((g) => g.dataSync());
       });
     const onWasm = compute();

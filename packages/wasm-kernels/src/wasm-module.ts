@@ -2,6 +2,14 @@ import { relaxedSimdWasm, simdWasm } from './kernels-wasm.ts';
 
 /** The exports of csrc/kernels.c (arguments and layouts are documented there). */
 export const kernelNames = [
+  'pack_panels',
+  'pad_input',
+  'conv_direct',
+  'pack_flipped_filter',
+  'channels_first',
+  'conv_filter_grad',
+  'sum_partials',
+  'max_pool_grad',
   'winograd_gemm',
   'winograd_filter_gemm',
   'winograd_input',

@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from './index.ts';
-import { setWinogradUse } from './kernels/winograd.ts';
+import { setFilterGradientFormulation } from './kernels/conv2d-backprop-filter.ts';
+import { setInputGradientMethod } from './kernels/conv2d-backprop-input.ts';
 import { randomValues as random, relativeError } from './test-util.ts';
 import { type KernelBuild, kernelBuild, setKernelBuild } from './wasm-module.ts';
 
@@ -69,9 +70,9 @@ async function compare(c: Case, reference: 'cpu' | 'xnnpack' = 'cpu'): Promise<{
     expected = convGrads(c, x, w, r, oh, ow);
     await tf.setBackend('wasm');
   } else {
-    setWinogradUse('never');
+    useWinograd(false);
     expected = convGrads(c, x, w, r, oh, ow);
-    setWinogradUse('always');
+    useWinograd(true);
   }
   const before = tf.memory().numTensors;
   const actual = convGrads(c, x, w, r, oh, ow);
@@ -80,6 +81,12 @@ async function compare(c: Case, reference: 'cpu' | 'xnnpack' = 'cpu'): Promise<{
     dx: relativeError(actual.dx, expected.dx),
     dw: relativeError(actual.dw, expected.dw),
   };
+}
+
+/** Winograd for both gradients, or the XNNPACK paths (checked against cpu in conv-gradients.test.ts). */
+function useWinograd(on: boolean): void {
+  setInputGradientMethod(on ? 'winograd' : 'xnnpack');
+  setFilterGradientFormulation(on ? 'winograd' : 'dilated');
 }
 
 const pads: fc.Arbitrary<Pad> = fc.oneof(
@@ -139,10 +146,11 @@ describe.each(available)('conv gradients by Winograd F(4×4, 3×3) on wasm match
     registerTrainingKernels();
     await tf.setBackend('wasm');
     previousBuild = setKernelBuild(build);
-    setWinogradUse('always');
+    useWinograd(true);
   });
   afterAll(() => {
-    setWinogradUse('auto');
+    setInputGradientMethod('auto');
+    setFilterGradientFormulation('auto');
     setKernelBuild(previousBuild);
   });
 

@@ -1,7 +1,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { kernelsFor } from '../parallel.ts';
 import { type ConvGradAttrs, forwardConvInfo } from './conv-info.ts';
+import { directFilterGrad } from './direct.ts';
 import { disposeAll, runKernel, type WasmBackend } from './run.ts';
-import { winogradFilterGrad, winogradKernels } from './winograd.ts';
+import { isWinogradShape, winogradFilterGrad } from './winograd.ts';
 
 interface FilterGradAttrs extends ConvGradAttrs {
   filterShape: [number, number, number, number];
@@ -186,29 +188,46 @@ function colsByShiftedPlanes(cols: Float32Array, xT: Float32Array, info: tf.back
   }
 }
 
-/**
- * The im2col GEMM only where it wins (measured on the seed ResNet's layers; see the README):
- * where colsᵀ is at most 64 MiB and the GEMM's reduction (N·OH·OW) is long next to its rows
- * (kh·kw·Cin). Strided convolutions, where the dilated convolution wastes most of its taps, need it
- * at least as long; stride 1 four times as long.
- */
-const MAX_COLS = 2 ** 24;
+const MAX_COLS = 2 ** 24; // floats of colsᵀ (64 MiB)
 
-function useGemm(info: tf.backend_util.Conv2DInfo): boolean {
-  const rows = info.filterHeight * info.filterWidth * info.inChannels;
-  const reduction = info.batchSize * info.outHeight * info.outWidth;
-  const strided = info.strideHeight > 1 || info.strideWidth > 1;
-  return rows * reduction <= MAX_COLS && reduction >= (strided ? 1 : 4) * rows;
+/** The filter gradient's GEMM: kh·kw·Cin rows, a reduction over N·OH·OW output pixels. */
+function gemmShape(info: tf.backend_util.Conv2DInfo): { rows: number; reduction: number } {
+  return {
+    rows: info.filterHeight * info.filterWidth * info.inChannels,
+    reduction: info.batchSize * info.outHeight * info.outWidth,
+  };
 }
 
-export type FilterGradientFormulation = 'auto' | 'im2col' | 'dilated';
+function colsFit(info: tf.backend_util.Conv2DInfo): boolean {
+  const { rows, reduction } = gemmShape(info);
+  return rows * reduction <= MAX_COLS;
+}
+
+export type FilterGradientFormulation = 'auto' | 'winograd' | 'direct' | 'im2col' | 'dilated';
 let formulation: FilterGradientFormulation = 'auto';
 
-/** Forces one formulation of the filter gradient (for tests and measurements); returns the previous. */
+/**
+ * Forces one formulation of the filter gradient (for tests and measurements); returns the previous. 'winograd'
+ * applies to 3×3 stride-1 filters (others go direct); 'winograd' and 'direct' need our WebAssembly (where it
+ * cannot run, the XNNPACK formulations are chosen as by 'auto').
+ */
 export function setFilterGradientFormulation(next: FilterGradientFormulation): FilterGradientFormulation {
   const previous = formulation;
   formulation = next;
   return previous;
+}
+
+/**
+ * Measured per shape on the seed ResNet's layers (see the README): Winograd F(4×4, 3×3) for 3×3 stride 1; our
+ * direct GEMM where its reduction (N·OH·OW) is at least 4× its rows (kh·kw·Cin: the stem, the 1×1 shortcuts of
+ * block3 and block4, block3's 3×3/2); else the im2col GEMM on XNNPACK while colsᵀ fits 64 MiB (block4's and
+ * block5's 3×3/2, block5's 1×1/2), else the dilated convolution.
+ */
+function autoFormulation(info: tf.backend_util.Conv2DInfo): Exclude<FilterGradientFormulation, 'auto'> {
+  if (isWinogradShape(info)) return 'winograd';
+  const { rows, reduction } = gemmShape(info);
+  if (reduction >= 4 * rows) return 'direct';
+  return colsFit(info) ? 'im2col' : 'dilated';
 }
 
 export function conv2dBackpropFilter(args: {
@@ -220,8 +239,12 @@ export function conv2dBackpropFilter(args: {
   const x = inputs.x as tf.TensorInfo;
   const dy = inputs.dy as tf.TensorInfo;
   const info = forwardConvInfo('Conv2DBackpropFilter', x.shape, attrs.filterShape, attrs);
-  const kernels = winogradKernels(backend, info);
-  if (kernels) return winogradFilterGrad(kernels, backend, x, dy, info);
-  const gemm = formulation === 'auto' ? useGemm(info) : formulation === 'im2col';
+  const chosen = formulation === 'auto' ? autoFormulation(info) : formulation;
+  const kernels = chosen === 'winograd' || chosen === 'direct' ? kernelsFor(backend) : undefined;
+  if (kernels && chosen === 'winograd' && isWinogradShape(info))
+    return winogradFilterGrad(kernels, backend, x, dy, info);
+  if (kernels) return directFilterGrad(kernels, backend, x, dy, info);
+  // Where our WebAssembly cannot run, 'winograd' and 'direct' fall back as 'auto' would without it.
+  const gemm = chosen === 'im2col' || (chosen !== 'dilated' && colsFit(info));
   return gemm ? im2colGemm(backend, x, dy, info) : dilatedConv(backend, x, dy, info);
 }

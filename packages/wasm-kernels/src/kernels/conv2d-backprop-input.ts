@@ -1,7 +1,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { kernelsFor } from '../parallel.ts';
 import { type ConvGradAttrs, forwardConvInfo } from './conv-info.ts';
+import { directInputGrad } from './direct.ts';
 import { disposeAll, runKernel, type WasmBackend } from './run.ts';
-import { winogradInputGrad, winogradKernels } from './winograd.ts';
+import { isWinogradShape, winogradInputGrad } from './winograd.ts';
 
 interface InputGradAttrs extends ConvGradAttrs {
   inputShape: [number, number, number, number];
@@ -149,6 +151,24 @@ function flippedConv(
   return dx;
 }
 
+export type InputGradientMethod = 'auto' | 'winograd' | 'direct' | 'xnnpack';
+let method: InputGradientMethod = 'auto';
+
+/**
+ * Forces one method for the input gradient of stride-1 convolutions (tests, measurements); returns the previous.
+ * 'winograd' applies to 3×3 filters (others go direct); strided convolutions always take the XNNPACK GEMM.
+ */
+export function setInputGradientMethod(next: InputGradientMethod): InputGradientMethod {
+  const previous = method;
+  method = next;
+  return previous;
+}
+
+/** Measured per shape (see the README): Winograd F(4×4, 3×3) where it applies, else our direct convolution. */
+function autoMethod(info: tf.backend_util.Conv2DInfo): Exclude<InputGradientMethod, 'auto'> {
+  return isWinogradShape(info) ? 'winograd' : 'direct';
+}
+
 export function conv2dBackpropInput(args: {
   inputs: tf.NamedTensorInfoMap;
   backend: WasmBackend;
@@ -158,9 +178,11 @@ export function conv2dBackpropInput(args: {
   const dy = inputs.dy as tf.TensorInfo;
   const filter = inputs.filter as tf.TensorInfo;
   const info = forwardConvInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape, attrs);
-  const kernels = winogradKernels(backend, info);
-  if (kernels) return winogradInputGrad(kernels, backend, dy, filter, info);
-  return info.strideHeight === 1 && info.strideWidth === 1
-    ? flippedConv(backend, dy, filter, info)
-    : gemmCol2im(backend, dy, filter, info);
+  const stride1 = info.strideHeight === 1 && info.strideWidth === 1;
+  const chosen = method === 'auto' ? autoMethod(info) : method;
+  const kernels = chosen !== 'xnnpack' && stride1 ? kernelsFor(backend) : undefined;
+  if (kernels && chosen === 'winograd' && isWinogradShape(info))
+    return winogradInputGrad(kernels, backend, dy, filter, info);
+  if (kernels) return directInputGrad(kernels, backend, dy, filter, info);
+  return stride1 ? flippedConv(backend, dy, filter, info) : gemmCol2im(backend, dy, filter, info);
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { WasmBackend } from './run.ts';
+import { kernelsFor } from '../parallel.ts';
+import { address, type WasmBackend } from './run.ts';
 
 interface MaxPoolGradAttrs {
   filterSize: [number, number] | number;
@@ -31,6 +32,31 @@ export function maxPoolGrad(args: {
   const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, padInfo } = info;
   const out = backend.makeOutput(x.shape, 'float32');
+  const kernels = kernelsFor(backend);
+  if (kernels) {
+    kernels.run(
+      'max_pool_grad',
+      [
+        address(backend, x),
+        address(backend, dy),
+        address(backend, out),
+        h,
+        w,
+        c,
+        oh,
+        ow,
+        fh,
+        fw,
+        sh,
+        sw,
+        padInfo.top,
+        padInfo.left,
+      ],
+      batchSize,
+    );
+    return out;
+  }
+  // Where our WebAssembly cannot run (no SIMD, or still compiling in a browser), the same in JavaScript.
   const dx = backend.typedArrayFromHeap(out);
   const xs = backend.typedArrayFromHeap(x);
   const dys = backend.typedArrayFromHeap(dy);

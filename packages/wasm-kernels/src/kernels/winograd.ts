@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { type Kernels, kernelsFor } from '../parallel.ts';
+import type { Kernels } from '../parallel.ts';
 import { address, disposeAll, type WasmBackend } from './run.ts';
 
 // Winograd F(4×4, 3×3) on csrc/kernels.c (the maths is there) for the gradients of 3×3, stride-1, dilation-1 NHWC
@@ -143,20 +143,4 @@ export function winogradFilterGrad(
   kernels.run('winograd_filter_grad', [pmw, cin, cout, pdw], cin);
   disposeAll(backend, [v, yp, mw]);
   return dw;
-}
-
-export type WinogradUse = 'auto' | 'always' | 'never';
-let use: WinogradUse = 'auto';
-
-/** Forces Winograd on or off for the gradients of 3×3 stride-1 convolutions (tests, measurements); returns the previous. */
-export function setWinogradUse(next: WinogradUse): WinogradUse {
-  const previous = use;
-  use = next;
-  return previous;
-}
-
-/** The kernels to compute this convolution's gradients with Winograd, or undefined to keep the XNNPACK paths. */
-export function winogradKernels(backend: WasmBackend, info: tf.backend_util.Conv2DInfo): Kernels | undefined {
-  if (use === 'never' || !isWinogradShape(info)) return undefined;
-  return kernelsFor(backend);
 }
