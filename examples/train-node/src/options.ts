@@ -9,7 +9,7 @@ export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 export const SCHEDULES = ['constant', 'step', 'cosine', 'onecycle'] as const;
 
 /** Defaults of a run on the synthetic fallback: a few minutes on two cores, yet enough to see it learn. */
-export const SYNTHETIC_DEFAULTS = { train: 512, test: 256, epochs: 2 } as const;
+export const SYNTHETIC_DEFAULTS = { train: 1024, test: 256, epochs: 2 } as const;
 
 /** Everything one run needs, with the seed's defaults (d2l train_ch6 on CIFAR-10 at 96×96). */
 export interface TrainOptions {

@@ -11,6 +11,7 @@ import {
   resolveSizes,
   SYNTHETIC_CLASSES,
   SYNTHETIC_FOLDER,
+  SYNTHETIC_GENERATOR,
   type SyntheticOptions,
   syntheticRecords,
 } from './synthetic.ts';
@@ -31,7 +32,7 @@ export async function writeSyntheticCifar(dir: string, options: SyntheticOptions
     {
       name: 'synthetic',
       note: 'SYNTHETIC images made by @skipnet/cifar10 (procedural shapes and textures): not CIFAR-10',
-      generator: '@skipnet/cifar10 synthetic v1',
+      generator: SYNTHETIC_GENERATOR,
       ...o,
       classNames: SYNTHETIC_CLASSES,
     },
@@ -85,11 +86,15 @@ export async function writeSyntheticCifar(dir: string, options: SyntheticOptions
 /**
  * The built-in synthetic 10-class set (name 'synthetic', classes 'synthetic-…'): the same shape as
  * {@link loadCifar10}'s result. Made in memory through the CIFAR record decoder, or, with `dataDir`, written as
- * CIFAR binary files under `<dataDir>/synthetic-seed<seed>-train<n>-test<m>/` and read back by the CIFAR reader.
+ * CIFAR binary files under `<dataDir>/synthetic-v2-seed<seed>-train<n>-test<m>/` and read back by the CIFAR reader.
  */
 export async function loadSynthetic(options: LoadSyntheticOptions = {}): Promise<CifarDataset> {
   if (!options.dataDir) return loadSyntheticInMemory(options);
   const o = resolveSizes(options);
-  const dir = join(options.dataDir, `synthetic-seed${o.seed}-train${o.trainSize}-test${o.testSize}`);
+  const version = SYNTHETIC_GENERATOR.split(' ').at(-1);
+  const dir = join(
+    options.dataDir,
+    `synthetic-${version}-seed${o.seed}-train${o.trainSize}-test${o.testSize}`,
+  );
   return applySubset(await readCifarFolder(await writeSyntheticCifar(dir, o)), options.subset);
 }

@@ -60,7 +60,43 @@ describe('the synthetic set', () => {
     expect(await writeSyntheticCifar(dir, { trainSize: 23, testSize: 7, seed: 2 })).toBe(folder);
     await expect(writeSyntheticCifar(dir, { trainSize: 24, testSize: 7, seed: 2 })).rejects.toThrow(/exists/);
     const viaDataDir = await loadSynthetic({ trainSize: 23, testSize: 7, seed: 2, dataDir: dir });
-    expect(viaDataDir.dir).toMatch(/synthetic-seed2-train23-test7/);
+    expect(viaDataDir.dir).toMatch(/synthetic-v2-seed2-train23-test7/);
+  });
+
+  it("carries a quick cue: each class's colours, so a short run visibly learns (the CLI's offline default)", async () => {
+    // The mean colour of the brightest-saturated pixels, nearest class mean: a readout a network learns from its
+    // global pooling within a few dozen SGD steps (with v1's uninformative colours this was at chance).
+    const data = await loadSynthetic({ trainSize: 1000, testSize: 300, seed: 4 });
+    const colour = (img: Uint8Array) => {
+      const sum = [0, 0, 0];
+      let n = 0;
+      for (let p = 0; p < img.length; p += 3) {
+        const [r, g, b] = [img[p]!, img[p + 1]!, img[p + 2]!];
+        if (Math.max(r, g, b) - Math.min(r, g, b) < 90) continue; // greyish: the background
+        sum[0] += r;
+        sum[1] += g;
+        sum[2] += b;
+        n++;
+      }
+      return sum.map((v) => v / Math.max(1, n * 255));
+    };
+    const means = Array.from({ length: 10 }, () => ({ f: [0, 0, 0], n: 0 }));
+    for (let i = 0; i < data.train.length; i++) {
+      const m = means[data.train.labels[i]!]!;
+      colour(data.train.image(i)).forEach((v, k) => {
+        m.f[k]! += v;
+      });
+      m.n++;
+    }
+    let right = 0;
+    for (let i = 0; i < data.test.length; i++) {
+      const f = colour(data.test.image(i));
+      const dist = means.map((m) => m.f.reduce((s, v, k) => s + (v / m.n - f[k]!) ** 2, 0));
+      if (dist.indexOf(Math.min(...dist)) === data.test.labels[i]) right++;
+    }
+    const accuracy = right / data.test.length;
+    console.log(`synthetic nearest-mean accuracy on colour alone: ${accuracy.toFixed(3)} (chance 0.1)`);
+    expect(accuracy).toBeGreaterThan(0.5);
   });
 
   it('separates the classes: a nearest-class-mean classifier on simple features beats chance by far', async () => {
