@@ -68,17 +68,16 @@ describe('the synthetic set', () => {
     // global pooling within a few dozen SGD steps (with v1's uninformative colours this was at chance).
     const data = await loadSynthetic({ trainSize: 1000, testSize: 300, seed: 4 });
     const colour = (img: Uint8Array) => {
-      const sum = [0, 0, 0];
-      let n = 0;
+      let [r, g, b, n] = [0, 0, 0, 0];
       for (let p = 0; p < img.length; p += 3) {
-        const [r, g, b] = [img[p]!, img[p + 1]!, img[p + 2]!];
-        if (Math.max(r, g, b) - Math.min(r, g, b) < 90) continue; // greyish: the background
-        sum[0] += r;
-        sum[1] += g;
-        sum[2] += b;
+        const [pr, pg, pb] = [img[p]!, img[p + 1]!, img[p + 2]!];
+        if (Math.max(pr, pg, pb) - Math.min(pr, pg, pb) < 90) continue; // greyish: the background
+        r += pr;
+        g += pg;
+        b += pb;
         n++;
       }
-      return sum.map((v) => v / Math.max(1, n * 255));
+      return [r, g, b].map((v) => v / Math.max(1, n * 255));
     };
     const means = Array.from({ length: 10 }, () => ({ f: [0, 0, 0], n: 0 }));
     for (let i = 0; i < data.train.length; i++) {
