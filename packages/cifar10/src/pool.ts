@@ -26,34 +26,26 @@ export interface WorkerHost {
   concurrency: number;
 }
 
-/** The part of the Web Worker API the browser adapter uses (this package's types leave the DOM out). */
-interface WebWorker {
-  postMessage(message: unknown, transfer: ArrayBuffer[]): void;
-  onmessage: ((event: { data: BatchReply }) => void) | null;
-  onerror: ((event: { message?: string }) => void) | null;
-  terminate(): void;
-}
-
 /** The pool's browser adapter: Web Workers started from a Blob URL of the bundled worker script. */
 function webWorkerHost(): WorkerHost | null {
-  const scope = globalThis as {
-    Worker?: new (url: string) => WebWorker;
-    navigator?: { hardwareConcurrency?: number };
-  };
-  const WebWorkerClass = scope.Worker;
-  if (!WebWorkerClass || typeof Blob === 'undefined' || typeof URL.createObjectURL !== 'function')
+  if (
+    typeof Worker === 'undefined' ||
+    typeof Blob === 'undefined' ||
+    typeof URL.createObjectURL !== 'function'
+  ) {
     return null;
+  }
   return {
-    concurrency: scope.navigator?.hardwareConcurrency ?? 1,
+    concurrency: typeof navigator === 'undefined' ? 1 : navigator.hardwareConcurrency || 1,
     start(source) {
       const shim =
         'const port = { post: (m, t) => self.postMessage(m, t), listen: (f) => { self.onmessage = (e) => f(e.data); } };\n';
       const url = URL.createObjectURL(new Blob([shim, source], { type: 'text/javascript' }));
-      const worker = new WebWorkerClass(url);
+      const worker = new Worker(url);
       return {
         post: (job, transfer) => worker.postMessage(job, transfer),
         listen(onReply, onError) {
-          worker.onmessage = (event) => onReply(event.data);
+          worker.onmessage = (event: MessageEvent<BatchReply>) => onReply(event.data);
           worker.onerror = (event) => onError(new Error(event.message || 'the batch worker failed to start'));
         },
         busy() {},
