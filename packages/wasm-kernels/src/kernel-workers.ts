@@ -3,7 +3,7 @@
 // are ours; they sleep in Atomics.wait between jobs.
 import { Worker } from 'node:worker_threads';
 import type { KernelThreads } from './parallel.ts';
-import { type KernelExports, kernelNames, type WasmMemory, type WasmModule } from './wasm-module.ts';
+import { type KernelExports, kernelNames } from './wasm-module.ts';
 
 // The control block, Int32 slots of a SharedArrayBuffer. CLAIM holds the job's sequence number (high 20 bits) and
 // the next unclaimed chunk (low 12 bits): a thread claims a chunk by compare-and-swap, so a thread that wakes late
@@ -49,8 +49,8 @@ for (;;) {
 
 /** The main thread plus `workers` worker threads, each with its own instance of `module` on `memory`. */
 export function startKernelWorkers(
-  module: WasmModule,
-  memory: WasmMemory,
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
   exports: KernelExports,
   workers: number,
 ): KernelThreads {

@@ -1,23 +1,5 @@
 import { relaxedSimdWasm, simdWasm } from './kernels-wasm.ts';
 
-// The part of the WebAssembly JavaScript API this package uses, declared here: @types/node declares only some of
-// it, and the DOM library that has it all is not in every tsconfig that compiles this file (other packages' tests
-// read it as source).
-export interface WasmModule {
-  readonly __brand?: 'WebAssembly.Module';
-}
-export interface WasmMemory {
-  readonly buffer: ArrayBuffer | SharedArrayBuffer;
-}
-interface WebAssemblyApi {
-  validate(bytes: Uint8Array<ArrayBuffer>): boolean;
-  compile(bytes: Uint8Array<ArrayBuffer>): Promise<WasmModule>;
-  Module: new (bytes: Uint8Array<ArrayBuffer>) => WasmModule;
-  Instance: new (module: WasmModule, imports: object) => { exports: object };
-  Memory: abstract new (...args: never[]) => WasmMemory;
-}
-const wasm = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
-
 /** The exports of csrc/kernels.c (arguments and layouts are documented there). */
 export const kernelNames = [
   'pack_panels',
@@ -60,9 +42,9 @@ interface Chosen {
 /** The relaxed-SIMD build where the runtime validates it, else the SIMD one, else none. */
 function detect(): Chosen {
   const relaxed = decode(relaxedSimdWasm);
-  if (wasm.validate(relaxed)) return { build: 'relaxed-simd', bytes: relaxed };
+  if (WebAssembly.validate(relaxed)) return { build: 'relaxed-simd', bytes: relaxed };
   const simd = decode(simdWasm);
-  if (wasm.validate(simd)) return { build: 'simd', bytes: simd };
+  if (WebAssembly.validate(simd)) return { build: 'simd', bytes: simd };
   return { build: 'none' };
 }
 
@@ -86,7 +68,8 @@ export function setKernelBuild(build: KernelBuild): KernelBuild {
     chosen = { build };
   } else {
     const bytes = decode(build === 'relaxed-simd' ? relaxedSimdWasm : simdWasm);
-    if (!wasm.validate(bytes)) throw new Error(`setKernelBuild: this runtime cannot run the ${build} build.`);
+    if (!WebAssembly.validate(bytes))
+      throw new Error(`setKernelBuild: this runtime cannot run the ${build} build.`);
     chosen = { build, bytes };
   }
   compiled.clear();
@@ -139,29 +122,29 @@ export function importingSharedMemory(bytes: Uint8Array): Uint8Array<ArrayBuffer
 }
 
 /** Compiled modules by memory kind, once each: compiling takes a few milliseconds. */
-const compiled = new Map<boolean, WasmModule | Promise<void>>();
+const compiled = new Map<boolean, WebAssembly.Module | Promise<void>>();
 
 /**
  * The module for an unshared or a shared memory, or undefined while it compiles. Compiling synchronously is what a
  * kernel needs; browsers refuse it on their main thread for modules over 4 KiB, so there the first calls start an
  * asynchronous compile and keep tfjs's own path until it is ready.
  */
-export function compiledModule(shared: boolean): WasmModule | undefined {
+export function compiledModule(shared: boolean): WebAssembly.Module | undefined {
   const bytes = choose().bytes;
   if (bytes === undefined) return undefined;
   const done = compiled.get(shared);
-  if (done !== undefined && !(done instanceof Promise)) return done;
+  if (done instanceof WebAssembly.Module) return done;
   if (done !== undefined) return undefined;
   const source = shared ? importingSharedMemory(bytes) : bytes;
   try {
-    const module = new wasm.Module(source);
+    const module = new WebAssembly.Module(source);
     compiled.set(shared, module);
     return module;
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
     compiled.set(
       shared,
-      wasm.compile(source).then((module) => {
+      WebAssembly.compile(source).then((module) => {
         compiled.set(shared, module);
       }),
     );
@@ -171,13 +154,13 @@ export function compiledModule(shared: boolean): WasmModule | undefined {
 
 /** tfjs-backend-wasm's Emscripten module: its memory is `wasmMemory` (threaded build) or the `memory` export. */
 export interface EmscriptenModule {
-  wasmMemory?: WasmMemory;
-  asm?: { memory?: WasmMemory };
+  wasmMemory?: WebAssembly.Memory;
+  asm?: { memory?: WebAssembly.Memory };
 }
 
-export function emscriptenMemory(module: EmscriptenModule): WasmMemory {
-  const memory = module.wasmMemory ?? module.asm?.memory;
-  if (!(memory instanceof wasm.Memory)) {
+export function emscriptenMemory(wasm: EmscriptenModule): WebAssembly.Memory {
+  const memory = wasm.wasmMemory ?? wasm.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) {
     throw new Error(
       "@skipnet/wasm-kernels: cannot find tfjs-backend-wasm's WebAssembly memory (a tfjs version this package does not know?).",
     );
@@ -185,15 +168,15 @@ export function emscriptenMemory(module: EmscriptenModule): WasmMemory {
   return memory;
 }
 
-let instances = new WeakMap<WasmMemory, KernelExports>();
+let instances = new WeakMap<WebAssembly.Memory, KernelExports>();
 
 /** The kernels working on `memory`, or undefined where they cannot run (yet). */
-export function kernelsOn(memory: WasmMemory): KernelExports | undefined {
+export function kernelsOn(memory: WebAssembly.Memory): KernelExports | undefined {
   const known = instances.get(memory);
   if (known) return known;
   const module = compiledModule(memory.buffer instanceof SharedArrayBuffer);
   if (module === undefined) return undefined;
-  const exports = new wasm.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
   instances.set(memory, exports);
   return exports;
 }
