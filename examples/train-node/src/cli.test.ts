@@ -117,6 +117,13 @@ describe('skipnet-train', () => {
     const dir = join(work, 'webgpu');
     const r = await run([
       ...tiny.map((a) => (a === 'wasm' ? 'webgpu' : a)),
+      // A software adapter is slow: one batch of 16 each way (commander takes the last --subset).
+      '--subset',
+      '16',
+      '--batch-size',
+      '16',
+      '--test-batch-size',
+      '16',
       '--epochs',
       '1',
       '--out',
