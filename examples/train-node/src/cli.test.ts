@@ -74,6 +74,15 @@ function withoutTimes(history: { epochs: Array<Record<string, unknown>> }): unkn
   return { ...history, epochs: history.epochs.map(({ time: _, trainTime: __, ...rest }) => rest) };
 }
 
+/** The optimizer settings a checkpoint saved (safetensors header metadata, `hyper`). */
+function optimizerHyper(path: string): Record<string, unknown> {
+  const bytes = readFileSync(path);
+  const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')) as {
+    __metadata__: { hyper: string };
+  };
+  return JSON.parse(header.__metadata__.hyper) as Record<string, unknown>;
+}
+
 /** Every file under `dir` with its bytes, to show a run was left as it was. */
 function snapshot(dir: string): Record<string, string> {
   const files: Record<string, string> = {};
@@ -88,7 +97,7 @@ function snapshot(dir: string): Record<string, string> {
 
 describe('skipnet-train', () => {
   it('trains one epoch and writes checkpoint, history and plot', async () => {
-    const r = await run([...tiny, '--epochs', '1', '--out', out, '--no-progress']);
+    const r = await run([...tiny, '--epochs', '1', '--seed', '5', '--out', out, '--no-progress']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^backend: wasm — CPU \(WebAssembly/m);
     // --subset cuts each split, as its help says.
@@ -104,13 +113,22 @@ describe('skipnet-train', () => {
     expect(readFileSync(join(out, 'plot.svg'), 'utf8')).toMatch(/^<svg|<\?xml/);
   });
 
-  it('resumes the same run for a second epoch', async () => {
+  it('resumes the run exactly: its seed, data and weights, as if it had never stopped', async () => {
+    // No --seed: the resumed run keeps the checkpoint's 5, not the flag's default.
     const r = await run([...tiny, '--epochs', '2', '--out', out, '--resume', '--no-progress']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(/^epoch 1,/m);
     expect(r.stdout).toMatch(/^epoch 2, loss /m);
-    const history = JSON.parse(readFileSync(join(out, 'history.json'), 'utf8')) as { epochs: unknown[] };
-    expect(history.epochs).toHaveLength(2);
+    expect(r.stdout).not.toMatch(/differ from the checkpoint/);
+    const straight = join(work, 'straight');
+    const s = await run([...tiny, '--epochs', '2', '--seed', '5', '--out', straight, '--no-progress']);
+    expect(s.code, s.stderr).toBe(0);
+    const history = (dir: string) =>
+      withoutTimes(JSON.parse(readFileSync(join(dir, 'history.json'), 'utf8')));
+    expect(history(out)).toEqual(history(straight));
+    const weights = (dir: string) =>
+      readFileSync(join(dir, 'checkpoints', 'epoch-0002', 'weights.safetensors'));
+    expect(weights(out).equals(weights(straight))).toBe(true);
   });
 
   it('trains on webgpu when asked by name (here the Mesa software adapter; a GPU elsewhere)', async () => {
@@ -174,6 +192,43 @@ describe('skipnet-train', () => {
       if (c) expect(c.weights.equals(a!.weights)).toBe(false);
     },
   );
+
+  it('on --resume, the flags given win over the checkpoint and the rest come from it', async () => {
+    const dir = join(work, 'resume-flags');
+    const first = await run([
+      ...tiny,
+      '--epochs',
+      '1',
+      '--lr',
+      '0.05',
+      '--momentum',
+      '0.5',
+      '--out',
+      dir,
+      '--no-progress',
+    ]);
+    expect(first.code, first.stderr).toBe(0);
+    const r = await run([
+      ...tiny,
+      '--epochs',
+      '2',
+      '--lr',
+      '0.002',
+      '--resume',
+      '--out',
+      dir,
+      '--no-progress',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/settings differ from the checkpoint's.*lr 0\.002 \(checkpoint 0\.05\)/);
+    const history = JSON.parse(readFileSync(join(dir, 'history.json'), 'utf8')) as {
+      epochs: Array<{ lr: number }>;
+    };
+    expect(history.epochs.map((e) => e.lr)).toEqual([0.05, 0.002]);
+    // --momentum was not given again: the run kept the checkpoint's, not the flag's default of 0.
+    const hyper = optimizerHyper(join(dir, 'checkpoints', 'epoch-0002', 'optimizer.safetensors'));
+    expect(hyper).toMatchObject({ lr: 0.002, momentum: 0.5 });
+  });
 
   it('refuses to start a new run into an --out that holds one, and leaves it as it was', async () => {
     const before = snapshot(out);

@@ -1,20 +1,22 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { BackendUnavailableError, selectBackend } from '@skipnet/backend';
 import { type CifarDataset, type CifarSplit, type Normalize, resize, type Transform } from '@skipnet/cifar10';
-import { init, type Module } from '@skipnet/nn';
+import type { Module } from '@skipnet/nn';
 import { cifarResNet, seedResNet, type Widths } from '@skipnet/resnet';
 import {
   Adam,
   AdamW,
+  CHECKPOINT_FILES,
   cosineAnnealingLR,
   type DataSource,
   type LRSchedule,
   NonFiniteLossError,
+  type OptimizerFactory,
   oneCycleLR,
   SGD,
   stepLR,
-  type TrainOptions as TrainerOptions,
   TrainingAbortedError,
   trainCh6,
 } from '@skipnet/trainer';
@@ -52,16 +54,40 @@ function makeModel(o: TrainOptions, numClasses: number, imageSize: number): Modu
   return seedResNet({ numClasses, widths, depths, ...(imageSize === 96 ? {} : { head: 'global' }) });
 }
 
-function makeOptimizer(o: TrainOptions): TrainerOptions['optimizer'] {
-  switch (o.optimizer) {
-    case 'sgd':
-      return (params) =>
-        new SGD(params, { lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay });
-    case 'adam':
-      return (params) => new Adam(params, { lr: o.lr, weightDecay: o.weightDecay });
-    case 'adamw':
-      return (params) => new AdamW(params, { lr: o.lr, weightDecay: o.weightDecay });
-  }
+const OPTIMIZER_KINDS: Record<string, TrainOptions['optimizer']> = {
+  SGD: 'sgd',
+  Adam: 'adam',
+  AdamW: 'adamw',
+};
+
+/**
+ * The optimizer the flags ask for. On `--resume` a flag given on the command line wins over the checkpoint, and
+ * what was not given comes from the checkpoint rather than from the flag's default (the trainer logs each setting
+ * that differs), so `--resume --lr 0.001` continues a run at a lower rate and keeps its momentum.
+ */
+function makeOptimizer(o: TrainOptions): OptimizerFactory {
+  return (params, resumed) => {
+    const saved: Partial<Record<keyof TrainOptions, unknown>> = resumed
+      ? { ...resumed.hyper, lr: resumed.initialLr, optimizer: OPTIMIZER_KINDS[resumed.kind] }
+      : {};
+    const setting = <K extends 'optimizer' | 'lr' | 'momentum' | 'nesterov' | 'weightDecay'>(key: K) =>
+      o.given.has(key) || saved[key] === undefined ? o[key] : (saved[key] as TrainOptions[K]);
+    const lr = setting('lr');
+    const weightDecay = setting('weightDecay');
+    switch (setting('optimizer')) {
+      case 'sgd':
+        return new SGD(params, {
+          lr,
+          momentum: setting('momentum'),
+          nesterov: setting('nesterov'),
+          weightDecay,
+        });
+      case 'adam':
+        return new Adam(params, { lr, weightDecay });
+      case 'adamw':
+        return new AdamW(params, { lr, weightDecay });
+    }
+  };
 }
 
 function makeSchedule(o: TrainOptions, epochs: number, stepsPerEpoch: number): LRSchedule | undefined {
@@ -103,6 +129,25 @@ function source(
   };
 }
 
+/**
+ * The seed the run in `dir` was started with, from its newest checkpoint's state; null where that cannot be read
+ * (the trainer then says what is damaged and which checkpoint it continues from instead).
+ */
+async function savedSeed(dir: string): Promise<number | null> {
+  try {
+    const root = join(dir, 'checkpoints');
+    const { checkpoint } = JSON.parse(await readFile(join(root, 'latest.json'), 'utf8')) as {
+      checkpoint: string;
+    };
+    const state = JSON.parse(await readFile(join(root, checkpoint, CHECKPOINT_FILES.state), 'utf8')) as {
+      seed?: unknown;
+    };
+    return typeof state.seed === 'number' ? state.seed : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Says `message` on stderr and returns the exit code. */
 function fail(io: Io, code: number, message: string): number {
   io.err(`skipnet-train: ${message}`);
@@ -134,7 +179,9 @@ export async function main(argv: string[], io: Io = consoleIo, signal?: AbortSig
     throw error;
   }
   try {
-    return await run(o, out, io, signal);
+    // A resumed run keeps its seed unless --seed is given: the synthetic set and the data order follow it.
+    const seed = o.resume && !o.given.has('seed') ? ((await savedSeed(out.path)) ?? o.seed) : o.seed;
+    return await run({ ...o, seed }, out, io, signal);
   } finally {
     await out.release();
   }
@@ -175,9 +222,6 @@ async function run(o: TrainOptions, out: OutDir, io: Io, signal?: AbortSignal): 
     normalize: { mean: 0.5, std: 0.5 },
   };
   const model = makeModel(o, data.classNames.length, imageSize);
-  // tfjs has no global generator to seed: every parameter is drawn again from --seed (the trainer's Xavier init
-  // of the weights follows it too), so two runs with one seed start from the same model.
-  init.resetParameters(model, { seed: o.seed });
   const params = model.parameters().reduce((n, p) => n + p.size, 0);
   io.out(
     `model: ${o.model === 'seed' ? 'seed ResNet' : 'CIFAR-style ResNet'}, ${params.toLocaleString('en')} parameters`,

@@ -219,7 +219,10 @@ export function parseOptions(argv: string[]): TrainOptions {
   const given = new Set(Object.keys(o).filter((key) => command.getOptionValueSource(key) === 'cli')) as Set<
     keyof TrainOptions
   >;
-  if (o.nesterov && !(o.momentum > 0)) throw new UsageError('--nesterov needs --momentum greater than 0.');
+  // On --resume the momentum may come from the checkpoint; SGD itself refuses Nesterov without it.
+  if (o.nesterov && !(o.momentum > 0) && !o.resume) {
+    throw new UsageError('--nesterov needs --momentum greater than 0.');
+  }
   return {
     backend: o.backend,
     model: o.model,
