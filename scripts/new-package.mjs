@@ -25,7 +25,16 @@ const pkg = {
   ...(isPrivate ? { private: true } : {}),
   license: 'Apache-2.0',
   repository: { type: 'git', url: 'git+https://github.com/skipnet/skipnet.git', directory: folder },
+  // examples/npm-install's published-shape test holds every public package to these (fill in the keywords).
+  ...(isPrivate
+    ? {}
+    : {
+        homepage: `https://github.com/skipnet/skipnet/tree/main/${folder}#readme`,
+        bugs: 'https://github.com/skipnet/skipnet/issues',
+        keywords: [],
+      }),
   type: 'module',
+  engines: { node: '>=20.19' },
   main: './dist/index.cjs',
   module: './dist/index.js',
   types: './dist/index.d.ts',

@@ -33,7 +33,7 @@ export function runKernel(
   const config = tf.getKernel(name, 'wasm');
   if (config === undefined) {
     throw new Error(
-      `@skipnet/wasm-kernels needs the wasm backend's ${name} kernel: import '@tensorflow/tfjs-backend-wasm' before running on 'wasm'.`,
+      `@skipnet/wasm-kernels needs the wasm backend's ${name} kernel: load @tensorflow/tfjs-backend-wasm (import or require it) before running on 'wasm'.`,
     );
   }
   return config.kernelFunc({
