@@ -1,3 +1,3 @@
 import { skipnetProject } from '../../vitest.shared.ts';
 
-export default skipnetProject(import.meta.dirname);
+export default skipnetProject(import.meta.dirname, { test: { globalSetup: ['src/global-setup.ts'] } });

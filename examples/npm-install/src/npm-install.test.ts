@@ -1,19 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installWithNpm, packAll, publicPackages } from './pack.ts';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { installWithNpm, publicPackages } from './pack.ts';
 
 // Our users meet us through `npm install` of single packages: pack what a publish would upload, install it
-// with plain npm outside the workspace, and use it from ESM and CommonJS.
+// with plain npm outside the workspace, and use it from ESM and CommonJS. The tarballs are packed once per run
+// (src/global-setup.ts), for this file and published-shape.test.ts.
 const programs = join(import.meta.dirname, '..', 'programs');
-let scratch: string;
+const tarballs = inject('tarballs');
 let project: string;
 
 beforeAll(() => {
-  scratch = mkdtempSync(join(tmpdir(), 'skipnet-pack-'));
-  const tarballs = packAll(scratch);
   project = installWithNpm(tarballs, {
     '@tensorflow/tfjs-core': '4.22.0',
     '@tensorflow/tfjs-backend-cpu': '4.22.0',
@@ -24,7 +22,7 @@ beforeAll(() => {
 }, 600_000);
 
 afterAll(() => {
-  for (const dir of [scratch, project]) if (dir) rmSync(dir, { recursive: true, force: true });
+  if (project) rmSync(project, { recursive: true, force: true });
 });
 
 function run(file: string): string {
@@ -34,7 +32,7 @@ function run(file: string): string {
 describe('packed tarballs installed with npm', () => {
   it('ship only dist, README and package.json', () => {
     for (const { manifest } of publicPackages()) {
-      const listing = execFileSync('tar', ['tzf', join(scratch, tarballName(manifest))], {
+      const listing = execFileSync('tar', ['tzf', tarballs[manifest.name]!], {
         encoding: 'utf8',
       });
       const files = listing.trim().split('\n');
@@ -129,7 +127,3 @@ describe('the skipnet-train CLI installed with npm', () => {
     expect(existsSync(join(run!, 'checkpoints', 'latest.json'))).toBe(true);
   });
 });
-
-function tarballName(manifest: { name: string; version: string }): string {
-  return `${manifest.name.replace('@', '').replace('/', '-')}-${manifest.version}.tgz`;
-}
