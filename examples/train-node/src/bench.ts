@@ -1,16 +1,35 @@
 #!/usr/bin/env node
 // Training throughput of the seed ResNet on every backend this machine has, beside PyTorch on the same machine.
 import { execFileSync } from 'node:child_process';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { BACKENDS, type BackendName, BackendUnavailableError, selectBackend } from '@skipnet/backend';
+import { kernelBuild } from '@skipnet/wasm-kernels';
 import type { ReplicaData, ReplicaMemory } from './replica.ts';
 import { type BenchResult, GPU_REFERENCE, median, pytorchCpu, timeTrainingSteps } from './throughput.ts';
 
-function report(r: BenchResult): void {
+/** A result, with the Node that ran it and, on wasm, which build of our WebAssembly kernels it had. */
+interface Measured extends BenchResult {
+  node: string;
+  kernels?: string;
+  threads?: number;
+}
+
+function report(r: Measured): void {
   console.log(
-    `  ${r.backend}: ${fmt(r.imagesPerSecond)} img/s (median ${fmt(r.stepMs)} ms/step, ${fmt(r.fastestMs)}–${fmt(r.slowestMs)}) on ${r.device}`,
+    `  ${r.backend}: ${fmt(r.imagesPerSecond)} img/s (median ${fmt(r.stepMs)} ms/step, ${fmt(r.fastestMs)}–${fmt(r.slowestMs)}) on ${r.device}, Node ${r.node}${r.kernels ? `, kernels ${r.kernels}` : ''}`,
   );
 }
 
@@ -27,11 +46,13 @@ async function measureOne(name: BackendName, o: Options): Promise<void> {
   try {
     const choice = await selectBackend(name, { allowSoftwareWebGPU: false });
     const timing = await timeTrainingSteps(o);
-    const result: BenchResult = {
+    const result: Measured = {
       backend: name,
       device: choice.device,
       ...timing,
       rssMiB: process.memoryUsage().rss / 2 ** 20,
+      node: process.version,
+      ...(name === 'wasm' ? { kernels: kernelBuild() } : {}),
     };
     console.log(JSON.stringify(result));
   } catch (error) {
@@ -44,7 +65,8 @@ function spawnOne(
   name: BackendName,
   o: Options,
   env: NodeJS.ProcessEnv,
-): BenchResult | { backend: string; unavailable: string } {
+  node = process.execPath,
+): Measured | { backend: string; unavailable: string } {
   const args = [
     process.argv[1]!,
     '--only',
@@ -56,7 +78,7 @@ function spawnOne(
     '--steps',
     String(o.steps),
   ];
-  const out = execFileSync(process.execPath, args, {
+  const out = execFileSync(node, args, {
     encoding: 'utf8',
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -64,12 +86,68 @@ function spawnOne(
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
+interface NodeRuntime {
+  path: string;
+  version: string;
+}
+
+/** Where `--fetch-node` puts Node builds from the npm registry (inside node_modules: ignored, removed with it). */
+const nodeCache = resolve(import.meta.dirname, '../../../node_modules/.cache/skipnet-bench-node');
+
+/**
+ * Every Node to run the wasm backend on, one per version: this one, those passed with --node, every `node` on
+ * PATH, and those --fetch-node left in the cache. Node's V8 decides which WebAssembly features the kernels get
+ * (relaxed SIMD from Node 22), so the bench measures each.
+ */
+function findNodes(asked: string[]): NodeRuntime[] {
+  const onPath = (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'node'));
+  const cached = existsSync(nodeCache)
+    ? readdirSync(nodeCache).map((dir) => join(nodeCache, dir, 'bin', 'node'))
+    : [];
+  const found = new Map<string, NodeRuntime>();
+  for (const path of [process.execPath, ...asked, ...onPath, ...cached]) {
+    try {
+      accessSync(path, constants.X_OK);
+    } catch {
+      if (asked.includes(path))
+        throw new Error(`--node: ${path} is not an executable; give the path of a node binary.`);
+      continue;
+    }
+    const version = execFileSync(path, ['--version'], { encoding: 'utf8' }).trim();
+    if (!found.has(version)) found.set(version, { path, version });
+  }
+  return [...found.values()];
+}
+
+/** Downloads Node `major` for this platform from the npm registry (the node-<platform>-<arch> package) into the cache. */
+function fetchNode(major: string): void {
+  if (!/^\d+$/.test(major)) throw new Error(`--fetch-node: want a major version such as 24, got '${major}'.`);
+  const target = join(nodeCache, `node-${major}`);
+  if (existsSync(join(target, 'bin', 'node'))) return;
+  const platform = process.platform === 'win32' ? 'win' : process.platform;
+  const pkg = `node-${platform}-${process.arch}@${major}`;
+  mkdirSync(nodeCache, { recursive: true });
+  const work = mkdtempSync(join(nodeCache, '.fetch-'));
+  try {
+    console.log(`fetching Node ${major} (${pkg}) from the npm registry into ${target}`);
+    const tarball = execFileSync('npm', ['pack', '--silent', pkg], { cwd: work, encoding: 'utf8' }).trim();
+    execFileSync('tar', ['xzf', tarball], { cwd: work });
+    renameSync(join(work, 'package'), target);
+  } catch (error) {
+    throw new Error(
+      `--fetch-node ${major}: could not fetch ${pkg} from the npm registry (${error instanceof Error ? error.message : error}); pass a Node binary with --node instead.`,
+    );
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 /**
  * Data-parallel replicas on wasm: `replicas` worker threads, one wasm thread each, batch/replicas images
  * each, gradients averaged through a SharedArrayBuffer before the same SGD update in every replica.
  * (BatchNorm then normalises over each replica's images, as in PyTorch's DataParallel.)
  */
-async function measureReplicas(replicas: number, o: Options): Promise<BenchResult> {
+async function measureReplicas(replicas: number, o: Options): Promise<Measured> {
   const batch = o.batch / replicas;
   const workers = Array.from({ length: replicas }, (_, rank) => {
     const workerData: ReplicaData = { rank, world: replicas, batch, imageSize: o.imageSize };
@@ -109,6 +187,8 @@ async function measureReplicas(replicas: number, o: Options): Promise<BenchResul
       fastestMs: Math.min(...times),
       slowestMs: Math.max(...times),
       rssMiB: process.memoryUsage().rss / 2 ** 20,
+      node: process.version,
+      kernels: kernelBuild(),
     };
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
@@ -125,6 +205,8 @@ async function main(): Promise<void> {
       'no-torch': { type: 'boolean', default: false },
       only: { type: 'string' },
       replicas: { type: 'string' },
+      node: { type: 'string', multiple: true, default: [] },
+      'fetch-node': { type: 'string' },
     },
   });
   const o: Options = {
@@ -149,23 +231,41 @@ async function main(): Promise<void> {
   if (values.only) return measureOne(wanted[0]!, o);
 
   const cores = availableParallelism();
+  if (values['fetch-node']) fetchNode(values['fetch-node']);
+  const nodes = wanted.includes('wasm') ? findNodes(values.node) : [];
   console.log(
     `seed ResNet training step, batch ${o.batch}, ${o.imageSize}×${o.imageSize}, fp32, median of ${o.steps} timed steps after 1 warm-up`,
   );
   console.log(
-    `machine: ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cores} cores, Node ${process.version}, load ${loadavg()[0]!.toFixed(1)}`,
+    `machine: ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cores} cores, load ${loadavg()[0]!.toFixed(1)}; Node ${process.version}${
+      nodes.length > 1
+        ? ` (wasm also on ${nodes
+            .slice(1)
+            .map((n) => n.version)
+            .join(', ')})`
+        : ''
+    }`,
   );
+  if (wanted.includes('wasm') && !nodes.some((n) => Number(n.version.slice(1).split('.')[0]) >= 22)) {
+    console.log(
+      '  (no Node 22+ found for wasm with relaxed SIMD: `--fetch-node 24` gets one from the npm registry)',
+    );
+  }
 
-  const results: BenchResult[] = [];
+  const results: Measured[] = [];
   for (const name of wanted) {
-    // wasm once per thread count: one core, then every core.
-    const threadCounts = name === 'wasm' ? [...new Set([1, cores])] : [0];
-    for (const threads of threadCounts) {
-      const r = spawnOne(name, o, threads ? { SKIPNET_WASM_THREADS: String(threads) } : {});
+    // wasm on every Node found, once per thread count: one core, then every core; the rest on this Node.
+    const runs =
+      name === 'wasm'
+        ? nodes.flatMap((node) => [...new Set([1, cores])].map((threads) => ({ node: node.path, threads })))
+        : [{ node: process.execPath, threads: 0 }];
+    for (const { node, threads } of runs) {
+      const r = spawnOne(name, o, threads ? { SKIPNET_WASM_THREADS: String(threads) } : {}, node);
       if ('unavailable' in r) {
         console.log(`  ${name}: not measured: ${r.unavailable}`);
         continue;
       }
+      if (threads) r.threads = threads;
       results.push(r);
       report(r);
     }
@@ -179,27 +279,31 @@ async function main(): Promise<void> {
   const torch = values['no-torch']
     ? []
     : [...new Set([1, cores])].map((threads) => ({ threads, result: pytorchCpu(o.batch, o.steps, threads) }));
-  const best = torch
-    .map((t) => t.result)
-    .filter((r) => typeof r !== 'string')
-    .at(-1);
+  const measuredTorch = torch.flatMap(({ threads, result }) =>
+    typeof result === 'string' ? [] : [{ threads, result }],
+  );
+  const best = measuredTorch.at(-1)?.result;
+  /** PyTorch on as many threads (the single-thread target compares like with like). */
+  const torchOn = (threads: number | undefined) => measuredTorch.find((t) => t.threads === threads)?.result;
+  const ratio = (imagesPerSecond: number, base: { imagesPerSecond: number } | undefined) =>
+    base ? `${(imagesPerSecond / base.imagesPerSecond).toFixed(2)}×` : '–';
   console.log('');
-  console.log(`| system | device | img/s | ms/step | RSS MiB | vs PyTorch CPU (${cores} threads) |`);
-  console.log('| --- | --- | ---: | ---: | ---: | ---: |');
+  console.log(
+    `| system | device | Node | img/s | ms/step | RSS MiB | vs PyTorch CPU, same threads | vs PyTorch CPU (${cores} threads) |`,
+  );
+  console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
-    const ratio = best ? `${(r.imagesPerSecond / best.imagesPerSecond).toFixed(2)}×` : '–';
     console.log(
-      `| skipnet ${r.backend} | ${r.device} | ${fmt(r.imagesPerSecond)} | ${fmt(r.stepMs)} | ${fmt(r.rssMiB)} | ${ratio} |`,
+      `| skipnet ${r.backend} | ${r.device}${r.kernels ? `, kernels ${r.kernels}` : ''} | ${r.node} | ${fmt(r.imagesPerSecond)} | ${fmt(r.stepMs)} | ${fmt(r.rssMiB)} | ${ratio(r.imagesPerSecond, torchOn(r.threads))} | ${ratio(r.imagesPerSecond, best)} |`,
     );
   }
   for (const { threads, result } of torch) {
     if (typeof result === 'string') {
-      console.log(`| PyTorch CPU | ${threads} threads | not measured: ${result} | | | |`);
+      console.log(`| PyTorch CPU | ${threads} threads | | not measured: ${result} | | | | |`);
       continue;
     }
-    const ratio = best ? `${(result.imagesPerSecond / best.imagesPerSecond).toFixed(2)}×` : '–';
     console.log(
-      `| PyTorch ${result.version} | CPU, ${threads} thread${threads > 1 ? 's' : ''} | ${fmt(result.imagesPerSecond)} | ${fmt((o.batch * 1000) / result.imagesPerSecond)} | | ${ratio} |`,
+      `| PyTorch ${result.version} | CPU, ${threads} thread${threads > 1 ? 's' : ''} | | ${fmt(result.imagesPerSecond)} | ${fmt((o.batch * 1000) / result.imagesPerSecond)} | | | ${ratio(result.imagesPerSecond, best)} |`,
     );
   }
   console.log('');
