@@ -230,6 +230,24 @@ describe('skipnet-train', () => {
     expect(hyper).toMatchObject({ lr: 0.002, momentum: 0.5 });
   });
 
+  it('says which checkpoint files are damaged when none is left to resume, and how to go on', async () => {
+    const dir = join(work, 'damaged');
+    cpSync(out, dir, { recursive: true });
+    writeFileSync(join(dir, 'checkpoints', 'latest.json'), 'not json');
+    for (const name of readdirSync(join(dir, 'checkpoints')).filter((n) => n.startsWith('epoch-'))) {
+      writeFileSync(join(dir, 'checkpoints', name, 'state.json'), '{');
+    }
+    const r = await run([...tiny, '--epochs', '3', '--resume', '--out', dir, '--no-progress']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(
+      /^skipnet-train: cannot resume the run in .*damaged: no complete checkpoint\.$/m,
+    );
+    expect(r.stderr).toMatch(/latest\.json/);
+    expect(r.stderr).toMatch(/epoch-0002.*state\.json/);
+    expect(r.stderr).toMatch(/with --overwrite instead of --resume/);
+    expect(r.stderr).not.toMatch(/^\s+at /m); // no stack trace
+  });
+
   it('refuses to start a new run into an --out that holds one, and leaves it as it was', async () => {
     const before = snapshot(out);
     const r = await run([...tiny, '--epochs', '1', '--out', out, '--no-progress']);

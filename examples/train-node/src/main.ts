@@ -9,6 +9,7 @@ import {
   Adam,
   AdamW,
   CHECKPOINT_FILES,
+  CheckpointError,
   cosineAnnealingLR,
   type DataSource,
   type LRSchedule,
@@ -265,6 +266,16 @@ async function run(o: TrainOptions, out: OutDir, io: Io, signal?: AbortSignal): 
         130,
         `training aborted in epoch ${error.epoch} after batch ${error.batch}; saved ${error.checkpoint}. ` +
           `To continue: ${again} (with this run's other flags).`,
+      );
+    }
+    if (error instanceof CheckpointError) {
+      return fail(
+        io,
+        1,
+        `cannot resume the run in ${error.location}: no complete checkpoint.\n` +
+          error.problems.map((p) => `  ${p}\n`).join('') +
+          'Start a new run there with --overwrite instead of --resume (the damaged run is kept until the new ' +
+          'one saves a checkpoint), or choose another --out.',
       );
     }
     if (error instanceof NonFiniteLossError) {
