@@ -48,9 +48,10 @@ const startInPage: WasmStart = async (wasm, context) => {
   }
   await activate('wasm', 'wasm', WASM_HINT);
   const threads = wasm.getThreadsCount();
-  return threads > 1
-    ? `CPU (WebAssembly, XNNPACK, ${threads} threads)`
-    : `CPU (WebAssembly, XNNPACK, 1 thread${isolated ? '' : `; ${ISOLATION_HINT}`})`;
+  if (threads > 1) return `CPU (WebAssembly, XNNPACK, ${threads} threads)`;
+  if (!isolated) return `CPU (WebAssembly, XNNPACK, 1 thread; ${ISOLATION_HINT})`;
+  // tfjs sizes its worker pool at half navigator.hardwareConcurrency (it counts two hardware threads per core).
+  return `CPU (WebAssembly, XNNPACK, threaded build on 1 thread: tfjs takes half of the ${cores ?? '?'} logical cores)`;
 };
 
 const page: Platform = {

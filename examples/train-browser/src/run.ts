@@ -1,0 +1,202 @@
+// One training run in the page: the CLI's run (examples/train-node) with the browser's pieces: the backend the
+// page can have, the dataset from a file or URL (or the synthetic set), and the run kept in IndexedDB.
+import type { BackendChoice } from '@skipnet/backend';
+import { selectBackend } from '@skipnet/backend';
+import {
+  type CifarDataset,
+  type CifarSplit,
+  loadSynthetic,
+  readCifarFiles,
+  readCifarTarball,
+  resize,
+} from '@skipnet/cifar10';
+import type { Module } from '@skipnet/nn';
+import { cifarResNet, seedResNet } from '@skipnet/resnet';
+import {
+  Adam,
+  AdamW,
+  cosineAnnealingLR,
+  type DataSource,
+  type History,
+  IndexedDBStore,
+  type LRSchedule,
+  type OptimizerFactory,
+  oneCycleLR,
+  SGD,
+  stepLR,
+  type TrainCallbacks,
+  type TrainResult,
+  trainCh6,
+} from '@skipnet/trainer';
+import { WASM_PATHS } from './page.ts';
+import type { TrainSettings } from './settings.ts';
+
+/** The one run this page keeps (IndexedDB database 'skipnet-trainer', run 'train-browser'). */
+export const store = new IndexedDBStore({ run: 'train-browser' });
+
+/** Whether the store holds a checkpoint to resume from or download. */
+export async function hasCheckpoint(): Promise<boolean> {
+  return (await store.list('checkpoints')).length > 0;
+}
+
+let backend: BackendChoice | null = null;
+
+/** The backend for `requested`, chosen once per page and kept while the setting stays the same. */
+export async function backendFor(requested: TrainSettings['backend']): Promise<BackendChoice> {
+  if (backend === null || (requested !== 'auto' && requested !== backend.name)) {
+    backend = await selectBackend(requested, { wasmPaths: WASM_PATHS });
+  }
+  return backend;
+}
+
+export interface DataChoice {
+  /** Files the user picked (the tarball, or the .bin files). */
+  files: File[];
+}
+
+/** The synthetic set's size when no subset is given: the CLI's few-minute default. */
+const SYNTHETIC_TRAIN = 512;
+
+async function loadData(
+  s: TrainSettings,
+  data: DataChoice,
+  log: (line: string) => void,
+): Promise<CifarDataset> {
+  const train = s.subset ?? (s.dataset === 'synthetic' ? SYNTHETIC_TRAIN : undefined);
+  const test = train === undefined ? undefined : Math.max(1, Math.ceil(train / 4));
+  if (s.dataset === 'synthetic') {
+    return loadSynthetic({ trainSize: train!, testSize: test!, seed: s.seed });
+  }
+  const subset = train === undefined ? undefined : { train, test: test! };
+  if (data.files.length === 1 && !data.files[0]!.name.endsWith('.bin')) {
+    log(`reading ${data.files[0]!.name} (checking its MD5)`);
+    return readCifarTarball(data.files[0]!, { subset, name: data.files[0]!.name });
+  }
+  if (data.files.length > 0) {
+    return readCifarFiles(
+      await Promise.all(
+        data.files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })),
+      ),
+      { subset, source: 'the files you picked' },
+    );
+  }
+  if (s.url) {
+    log(`downloading ${s.url} (checking its MD5)`);
+    const response = await fetch(s.url);
+    if (!response.ok) throw new Error(`${s.url}: HTTP ${response.status} ${response.statusText}`);
+    return readCifarTarball(response, { subset, name: s.url });
+  }
+  throw new Error(
+    'dataset cifar10 needs the data: pick cifar-10-binary.tar.gz (or its .bin files), or give a URL that serves it with CORS',
+  );
+}
+
+function makeModel(s: TrainSettings, numClasses: number, imageSize: number): Module {
+  if (s.model === 'cifar') return cifarResNet({ numClasses, widths: s.widths });
+  // The seed's AvgPool2d(3) head only fits 96-ish inputs; other sizes get global pooling.
+  return seedResNet({ numClasses, widths: s.widths, ...(imageSize === 96 ? {} : { head: 'global' }) });
+}
+
+function makeOptimizer(s: TrainSettings): OptimizerFactory {
+  switch (s.optimizer) {
+    case 'sgd':
+      return (params) => new SGD(params, { lr: s.lr, momentum: s.momentum, weightDecay: s.weightDecay });
+    case 'adam':
+      return (params) => new Adam(params, { lr: s.lr, weightDecay: s.weightDecay });
+    case 'adamw':
+      return (params) => new AdamW(params, { lr: s.lr, weightDecay: s.weightDecay });
+  }
+}
+
+function makeSchedule(s: TrainSettings, stepsPerEpoch: number): LRSchedule | undefined {
+  switch (s.schedule) {
+    case 'constant':
+      return undefined;
+    case 'step':
+      return stepLR({ stepSize: Math.max(1, Math.round(s.epochs / 3)), gamma: 0.1 });
+    case 'cosine':
+      return cosineAnnealingLR({ tMax: s.epochs });
+    case 'onecycle':
+      return oneCycleLR({ totalSteps: s.epochs * stepsPerEpoch });
+  }
+}
+
+function source(
+  split: CifarSplit,
+  batchSize: number,
+  s: TrainSettings,
+  imageSize: number,
+  shuffle: boolean,
+): DataSource {
+  return {
+    length: Math.ceil(split.length / batchSize),
+    batches: (epoch) =>
+      split.batches({
+        batchSize,
+        shuffle,
+        seed: s.seed,
+        epoch,
+        // The seed's data_treating: resize (PIL bilinear), /255, then (x − 0.5) / 0.5.
+        transform: imageSize === 32 ? [] : [resize(imageSize)],
+        normalize: { mean: 0.5, std: 0.5 },
+      }),
+  };
+}
+
+export interface RunHooks {
+  log: (line: string) => void;
+  /** The dataset is known: synthetic or CIFAR-10. */
+  onData: (dataset: CifarDataset) => void;
+  callbacks: TrainCallbacks;
+  signal: AbortSignal;
+}
+
+export interface RunOutcome {
+  result: TrainResult;
+  history: History;
+}
+
+/** Trains as the CLI does, keeping the run in {@link store}; `resume` continues it. */
+export async function runTraining(
+  s: TrainSettings,
+  data: DataChoice,
+  resume: boolean,
+  hooks: RunHooks,
+): Promise<TrainResult> {
+  const { log } = hooks;
+  const choice = await backendFor(s.backend);
+  const dataset = await loadData(s, data, log);
+  hooks.onData(dataset);
+  const synthetic = dataset.name === 'synthetic';
+  const imageSize = s.imageSize ?? (s.model === 'seed' ? 96 : 32);
+  log(
+    `dataset: ${synthetic ? 'SYNTHETIC (built in, not CIFAR-10)' : 'CIFAR-10'}, ${dataset.train.length} train / ` +
+      `${dataset.test.length} test images, resized to ${imageSize}×${imageSize}`,
+  );
+  const model = makeModel(s, dataset.classNames.length, imageSize);
+  const params = model.parameters().reduce((n, p) => n + p.size, 0);
+  log(
+    `model: ${s.model === 'seed' ? 'seed ResNet' : 'CIFAR-style ResNet'}, ${params.toLocaleString('en')} parameters`,
+  );
+  const train = source(dataset.train, s.batchSize, s, imageSize, true);
+  const test = source(dataset.test, s.testBatchSize, s, imageSize, false);
+  const schedule = makeSchedule(s, train.length ?? 1);
+  try {
+    return await trainCh6(model, train, test, {
+      epochs: s.epochs,
+      optimizer: makeOptimizer(s),
+      ...(schedule ? { schedule } : {}),
+      seed: s.seed,
+      device: choice.name,
+      store,
+      resume,
+      signal: hooks.signal,
+      log,
+      progress: 'lines',
+      callbacks: hooks.callbacks,
+      title: `${s.model === 'seed' ? 'seed ResNet' : 'CIFAR ResNet'} on ${synthetic ? 'the SYNTHETIC set' : 'CIFAR-10'} (${choice.name})`,
+    });
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,99 @@
+// The PyTorch fixture replay (@skipnet/resnet/parity) in the built site's parity page, in headless Chromium: on
+// wasm (threaded: the site is cross-origin isolated), and on webgpu through SwiftShader.
+import type { ParityReport } from '@skipnet/resnet/parity';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  finished,
+  missingPrerequisite,
+  openPage,
+  type Session,
+  SWIFTSHADER_WEBGPU,
+  startSession,
+} from './chromium.ts';
+
+const skip = missingPrerequisite();
+// The fixture README's tolerances, pinned here rather than read from the code under test.
+const TOLERANCE = { forward: 1e-4, gradient: 1e-3 };
+
+let session: Session;
+beforeAll(async () => {
+  if (!skip) session = await startSession(SWIFTSHADER_WEBGPU);
+});
+afterAll(async () => {
+  await session?.close();
+});
+
+async function replay(
+  path: string,
+): Promise<{ page: Page; report: ParityReport; lines: string[]; requests: string[] }> {
+  const { page, lines, requests } = await openPage(session, path);
+  const state = await finished(page, 120_000);
+  const report = (await page.evaluate(() => window.parityReport)) as ParityReport | undefined;
+  if (!report) throw new Error(`the parity page ended '${state}' without a report:\n${lines.join('\n')}`);
+  return { page, report, lines, requests };
+}
+
+function expectNarrowParity(report: ParityReport): void {
+  const names = (check: string) =>
+    report.entries
+      .filter((e) => e.check === check)
+      .map((e) => e.name)
+      .sort();
+  for (const e of report.entries) {
+    const pinned =
+      e.check.startsWith('logits') || e.check === 'loss' ? TOLERANCE.forward : TOLERANCE.gradient;
+    const tolerance = e.name.endsWith('num_batches_tracked') ? 0 : pinned;
+    expect(e.error, `${e.name} relative error`).toBeLessThanOrEqual(tolerance);
+  }
+  expect(names('logits (eval)')).toEqual(['logits.eval']);
+  expect(names('loss')).toEqual(['loss']);
+  expect(report.parameters).toHaveLength(60);
+  expect(names('gradients')).toEqual(report.parameters.map((n) => `grad.${n}`).sort());
+  expect(names('state after one SGD step')).toEqual(report.stateKeys.map((k) => `after.${k}`).sort());
+  expect(names('losses of 3 SGD steps')).toEqual(['losses.3steps']);
+}
+
+describe.skipIf(skip)(
+  `the seed ResNet matches PyTorch in Chromium${skip ? ` (skipped: ${skip})` : ''}`,
+  () => {
+    it('on wasm, threaded (narrow fixture: logits, loss, 60 gradients, the state after a step, 3 losses)', async () => {
+      const { page, report, lines, requests } = await replay('/parity.html?backend=wasm');
+      // The site is cross-origin isolated, so tfjs takes its threaded build (on a 2-core machine, 1 thread of it).
+      expect(lines).toContainEqual(
+        expect.stringMatching(
+          /^backend: wasm — CPU \(WebAssembly, XNNPACK, (\d+ threads|threaded build on 1 thread: .*)\)$/,
+        ),
+      );
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+      expect(requests).toContainEqual(
+        expect.stringMatching(/^\/assets\/tfjs-backend-wasm-threaded-simd-[\w-]+\.wasm$/),
+      );
+      expectNarrowParity(report);
+      await page.close();
+    });
+
+    it('on webgpu (SwiftShader: a software adapter, taken because webgpu is asked for by name)', async (context) => {
+      const { page } = await openPage(session, '/parity.html?backend=cpu');
+      const adapter = await page.evaluate(async () => {
+        const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+        return gpu ? (await gpu.requestAdapter()) !== null : false;
+      });
+      await page.close();
+      if (!adapter) {
+        // Chromium 156 with SWIFTSHADER_WEBGPU offers one; an older or differently built Chromium may not.
+        const reason = 'this Chromium offers no WebGPU adapter even with the SwiftShader flags';
+        if (process.env['CI'] === 'true') throw new Error(reason);
+        context.skip(reason);
+      }
+      const { page: parity, report, lines } = await replay('/parity.html?backend=webgpu');
+      expect(lines).toContainEqual(
+        expect.stringMatching(
+          /^backend: webgpu — CPU pretending to be a GPU \(WebGPU software adapter: .*swiftshader/i,
+        ),
+      );
+      expectNarrowParity(report);
+      await parity.close();
+    });
+  },
+);
