@@ -32,6 +32,6 @@ export default defineConfig({
   preview: { headers: ISOLATION_HEADERS },
   build: {
     target: 'es2022',
-    rolldownOptions: { input: { main: 'index.html', parity: 'parity.html' } },
+    rolldownOptions: { input: { main: 'index.html', parity: 'parity.html', bench: 'bench.html' } },
   },
 });

@@ -153,8 +153,10 @@ export async function bundleWithEsbuild(
     write: false,
     metafile: true,
     minify: options.minify ?? false,
-    // Keep every module, side effects or not, so that a built-in behind an unused export is still found.
-    ignoreAnnotations: true,
+    external: options.external ?? [],
+    // The check keeps every module, side effects or not, so that a built-in behind an unused export is still
+    // found; a size (minified) is what a user's bundle gets, with the packages' sideEffects honoured.
+    ignoreAnnotations: !options.minify,
     logLevel: 'silent',
     absWorkingDir: repoRoot,
     plugins: [
