@@ -30,6 +30,8 @@ export default defineConfig({
   resolve: { conditions: ['@skipnet/source', ...defaultClientConditions] },
   server: { headers: ISOLATION_HEADERS },
   preview: { headers: ISOLATION_HEADERS },
+  // The training runs in a module worker (src/train-worker.ts), split into chunks as the pages are.
+  worker: { format: 'es', plugins: () => [tfjsWasmThreadsSurviveMinify] },
   build: {
     target: 'es2022',
     rolldownOptions: { input: { main: 'index.html', parity: 'parity.html', bench: 'bench.html' } },

@@ -27,7 +27,10 @@ it('sizes', async () => {
     `| tfjs-backend-wasm's three .wasm builds | ${kB(sum('.wasm'))} |`,
   ];
   console.log(rows.join('\n'));
-  const packageRows = ['| package entry (minified by esbuild) | gzipped | of which not tfjs-core |', '| --- | ---: | ---: |'];
+  const packageRows = [
+    '| package entry (minified by esbuild) | gzipped | of which not tfjs-core |',
+    '| --- | ---: | ---: |',
+  ];
   for (const entry of browserEntries()) {
     const whole = await bundleWithEsbuild(entry, { minify: true });
     const own = await bundleWithEsbuild(entry, { minify: true, external: ['@tensorflow/tfjs-core'] });
@@ -42,7 +45,9 @@ it('the seed step on wasm, Chromium against Node', async () => {
   const chromium: StepBench[] = [];
   const node: StepBench[] = [];
   let device = '';
-  const nodeChoice = await selectBackend('wasm', { threads: Number(process.env['SKIPNET_WASM_THREADS'] ?? 1) });
+  const nodeChoice = await selectBackend('wasm', {
+    threads: Number(process.env['SKIPNET_WASM_THREADS'] ?? 1),
+  });
   try {
     for (let i = 0; i < pairs; i++) {
       const { page, lines } = await openPage(session, '/bench.html?backend=wasm&batch=64&steps=5');
@@ -59,7 +64,9 @@ it('the seed step on wasm, Chromium against Node', async () => {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(
     [
-      `${cpus()[0]?.model}, ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      `${cpus()[0]?.model}, ${availableParallelism()} cores, load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
       `${pairs} pairs, each the median of 5 steps after a warm-up (batch 64, 96×96, full width, SGD):`,
       '| where | backend | ms per step (each pair) | img/s (median) |',
       '| --- | --- | --- | ---: |',

@@ -14,7 +14,9 @@ declare global {
 async function main(): Promise<void> {
   setState('running');
   const params = new URLSearchParams(location.search);
-  const choice = await selectBackend((params.get('backend') ?? 'wasm') as BackendName, { wasmPaths: WASM_PATHS });
+  const choice = await selectBackend((params.get('backend') ?? 'wasm') as BackendName, {
+    wasmPaths: WASM_PATHS,
+  });
   showBackend(choice, log);
   const result = await timeSeedSteps(Number(params.get('batch') ?? 64), Number(params.get('steps') ?? 5));
   log(

@@ -1,15 +1,9 @@
 // The training page: settings from the URL or the form, Train / Stop / Resume / Download, live progress, the
-// d2l-style plot as it trains, and the CLI's lines in the log panel.
-import {
-  checkpointWeights,
-  type History,
-  plotSvg,
-  type TrainCallbacks,
-  TrainingAbortedError,
-} from '@skipnet/trainer';
+// d2l-style plot as it trains, and the CLI's lines in the log panel. The training runs in a worker
+// (train-worker.ts); this page only draws what it reports.
 import { showBackend } from './backend-panel.ts';
-import { element, fail, log, setState, yieldToBrowser } from './page.ts';
-import { backendFor, hasCheckpoint, runTraining, store } from './run.ts';
+import { element, fail, log, setState } from './page.ts';
+import type { FromWorker, ToWorker } from './protocol.ts';
 import { parseSettings, SettingsError, settingsEntries, type TrainSettings } from './settings.ts';
 
 const form = element<HTMLFormElement>('settings');
@@ -19,6 +13,11 @@ const buttons = {
   resume: element<HTMLButtonElement>('resume'),
   download: element<HTMLButtonElement>('download'),
 };
+const worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });
+const send = (message: ToWorker) => worker.postMessage(message);
+
+let running = false;
+let saved = false;
 
 function fillForm(s: TrainSettings): void {
   for (const [name, value] of settingsEntries(s)) {
@@ -34,127 +33,44 @@ function readForm(): TrainSettings {
   return parseSettings(entries);
 }
 
-function pickedFiles(): File[] {
-  return [...((form.elements.namedItem('files') as HTMLInputElement).files ?? [])];
-}
-
 function showDatasetFields(): void {
   const cifar = (form.elements.namedItem('dataset') as HTMLSelectElement).value === 'cifar10';
   for (const label of form.querySelectorAll<HTMLElement>('[data-for="cifar10"]')) label.hidden = !cifar;
 }
 
-/** Progress bar, rate and the live plot, fed by the trainer's callbacks. */
-function liveView(settings: TrainSettings, title: string): TrainCallbacks {
-  const bar = element<HTMLProgressElement>('progress');
-  const label = element('progress-label');
-  const rate = element('progress-rate');
-  const plot = element('plot');
-  let history: History = { points: [], epochs: [] };
-  let epochs = settings.epochs;
-  let lastRead = 0;
-  const draw = () => {
-    plot.innerHTML = plotSvg(history, { epochs, title });
-  };
-  return {
-    onTrainStart: (info) => {
-      epochs = info.epochs;
-      draw();
-    },
-    onEpochStart: (info) => {
-      bar.max = info.batches ?? 1;
-      bar.value = info.skip;
-      label.textContent = `epoch ${info.epoch + 1}/${info.epochs}`;
-    },
-    onBatchEnd: async (b) => {
-      bar.max = b.batches ?? Math.max(bar.max, b.batch);
-      bar.value = b.batch;
-      const every = b.batches === null ? null : Math.max(1, Math.floor(b.batches / 5));
-      // The Animator's five points an epoch go on the plot; the numbers beside the bar at most twice a second.
-      const point = every !== null && (b.batch % every === 0 || b.batch === b.batches);
-      if (point || performance.now() - lastRead > 500) {
-        lastRead = performance.now();
-        const m = await b.metrics();
-        label.textContent = `epoch ${b.epoch + 1}/${epochs}, batch ${b.batch}/${b.batches ?? '?'}, loss ${m.trainLoss.toFixed(3)}, train acc ${m.trainAcc.toFixed(3)}`;
-        rate.textContent = `${m.examplesPerSec.toFixed(1)} img/s`;
-        if (point) {
-          history.points.push({
-            epoch: b.epoch + b.batch / b.batches!,
-            trainLoss: m.trainLoss,
-            trainAcc: m.trainAcc,
-          });
-          draw();
-        }
-      }
-      await yieldToBrowser();
-    },
-    onEvaluateStart: (info) => {
-      label.textContent = `epoch ${info.epoch + 1}/${epochs}: evaluating on the test set`;
-      return yieldToBrowser();
-    },
-    onEpochEnd: (info) => {
-      history = structuredClone(info.history);
-      draw();
-      return yieldToBrowser();
-    },
-  };
-}
-
-let controller: AbortController | null = null;
-
-async function updateButtons(running: boolean): Promise<void> {
-  const saved = running ? false : await hasCheckpoint();
+function updateButtons(): void {
   buttons.train.disabled = running;
   buttons.stop.disabled = !running;
   buttons.resume.disabled = running || !saved;
   buttons.download.disabled = running || !saved;
   for (const field of form.elements) (field as HTMLInputElement).disabled = running;
-  element('saved').textContent = saved ? `a run is saved in this browser (${store.location})` : '';
+  element('saved').textContent = saved ? 'a run is saved in this browser (IndexedDB)' : '';
 }
 
-async function train(resume: boolean, settings: TrainSettings, confirmReplace: boolean): Promise<void> {
-  if (!resume && confirmReplace && (await hasCheckpoint())) {
-    if (
-      !confirm(
-        'Train starts a new run and replaces the one saved in this browser. Resume continues it. Replace it?',
-      )
-    ) {
-      return;
-    }
+function start(resume: boolean, settings: TrainSettings, askFirst: boolean): void {
+  if (!resume && askFirst && saved) {
+    const replace = confirm(
+      'Train starts a new run and replaces the one saved in this browser; Resume continues it. Replace it?',
+    );
+    if (!replace) return;
   }
-  controller = new AbortController();
-  await updateButtons(true);
+  running = true;
+  updateButtons();
   setState('running');
   element('log').textContent = '';
+  const files = [...((form.elements.namedItem('files') as HTMLInputElement).files ?? [])];
+  send({ type: 'train', settings, files, resume });
+}
+
+function startFromForm(resume: boolean): void {
   try {
-    showBackend(await backendFor(settings.backend), log);
-    const title = `${settings.model === 'seed' ? 'seed ResNet' : 'CIFAR ResNet'}`;
-    await runTraining(settings, { files: pickedFiles() }, resume, {
-      log,
-      signal: controller.signal,
-      callbacks: liveView(settings, title),
-      onData: (dataset) => {
-        const banner = element('banner');
-        banner.hidden = dataset.name !== 'synthetic';
-        banner.textContent =
-          'SYNTHETIC data: the built-in set of shapes and textures, not CIFAR-10. Its numbers say nothing about CIFAR-10; pick the CIFAR-10 files (or a URL) to train on it.';
-      },
-    });
-    setState('done');
+    start(resume, readForm(), true);
   } catch (error) {
-    if (error instanceof TrainingAbortedError) {
-      log(`stopped: ${error.message}`);
-      setState('done');
-    } else {
-      fail(error);
-    }
-  } finally {
-    controller = null;
-    await updateButtons(false);
+    fail(error);
   }
 }
 
-async function download(): Promise<void> {
-  const bytes = await checkpointWeights(store);
+function download(bytes: Uint8Array): void {
   const link = document.createElement('a');
   link.href = URL.createObjectURL(
     new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }),
@@ -163,36 +79,75 @@ async function download(): Promise<void> {
   link.click();
   setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
   log(
-    `downloaded weights.safetensors (${bytes.length.toLocaleString('en')} bytes, PyTorch names and layouts)`,
+    `downloaded weights.safetensors (${bytes.length.toLocaleString('en')} bytes: PyTorch names and layouts)`,
   );
 }
 
-function start(resume: boolean): void {
-  let settings: TrainSettings;
-  try {
-    settings = readForm();
-  } catch (error) {
-    fail(error);
-    return;
+worker.addEventListener('message', (event: MessageEvent<FromWorker>) => {
+  const m = event.data;
+  switch (m.type) {
+    case 'log':
+      log(m.line);
+      break;
+    case 'backend':
+      showBackend(m.choice, log);
+      break;
+    case 'dataset': {
+      const banner = element('banner');
+      banner.hidden = !m.synthetic;
+      banner.textContent =
+        'SYNTHETIC data: the built-in set of shapes and textures, not CIFAR-10. Its numbers say nothing about ' +
+        'CIFAR-10; pick the CIFAR-10 files (or give a URL) to train on it.';
+      break;
+    }
+    case 'progress': {
+      const bar = element<HTMLProgressElement>('progress');
+      bar.max = m.max;
+      bar.value = m.value;
+      element('progress-label').textContent = m.label;
+      element('progress-rate').textContent = m.rate;
+      break;
+    }
+    case 'plot':
+      element('plot').innerHTML = m.svg;
+      break;
+    case 'finished':
+      running = false;
+      if (m.outcome === 'error') fail(new Error(m.message ?? 'training failed'));
+      else {
+        if (m.outcome === 'stopped') log(`stopped: ${m.message}`);
+        setState('done');
+      }
+      updateButtons();
+      break;
+    case 'weights':
+      if (m.bytes) download(m.bytes);
+      else fail(new Error(m.message ?? 'no checkpoint to download'));
+      break;
+    case 'saved':
+      saved = m.saved;
+      updateButtons();
+      break;
   }
-  void train(resume, settings, true);
-}
-
-buttons.train.addEventListener('click', () => start(false));
-buttons.resume.addEventListener('click', () => start(true));
-buttons.stop.addEventListener('click', () => {
-  log('stopping after this batch (the run is saved, Resume continues it)');
-  controller?.abort();
 });
-buttons.download.addEventListener('click', () => void download().catch(fail));
-form.elements.namedItem('dataset')?.addEventListener('change', showDatasetFields);
+worker.addEventListener('error', (event) => fail(new Error(`the training worker failed: ${event.message}`)));
+
+buttons.train.addEventListener('click', () => startFromForm(false));
+buttons.resume.addEventListener('click', () => startFromForm(true));
+buttons.stop.addEventListener('click', () => {
+  log('stopping after this batch (the run is saved; Resume continues it)');
+  send({ type: 'stop' });
+});
+buttons.download.addEventListener('click', () => send({ type: 'weights' }));
+(form.elements.namedItem('dataset') as HTMLSelectElement).addEventListener('change', showDatasetFields);
 
 const params = new URLSearchParams(location.search);
+send({ type: 'saved?' });
 try {
   const settings = parseSettings(params, ['autostart']);
   fillForm(settings);
-  await updateButtons(false);
-  if (params.get('autostart') === '1') await train(false, settings, false);
+  updateButtons();
+  if (params.get('autostart') === '1') start(false, settings, false);
 } catch (error) {
   if (!(error instanceof SettingsError)) throw error;
   fillForm(parseSettings([]));

@@ -39,8 +39,3 @@ export function fail(error: unknown): void {
   for (const line of message.split('\n')) log(`error: ${line}`);
   setState('error');
 }
-
-/** Lets the browser paint and handle clicks: tfjs's reads on wasm resolve without ever yielding to it. */
-export function yieldToBrowser(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}

@@ -20,6 +20,7 @@ import {
   type History,
   IndexedDBStore,
   type LRSchedule,
+  latestCheckpoint,
   type OptimizerFactory,
   oneCycleLR,
   SGD,
@@ -36,7 +37,7 @@ export const store = new IndexedDBStore({ run: 'train-browser' });
 
 /** Whether the store holds a checkpoint to resume from or download. */
 export async function hasCheckpoint(): Promise<boolean> {
-  return (await store.list('checkpoints')).length > 0;
+  return (await latestCheckpoint(store)) !== null;
 }
 
 let backend: BackendChoice | null = null;
@@ -54,32 +55,25 @@ export interface DataChoice {
   files: File[];
 }
 
-/** The synthetic set's size when no subset is given: the CLI's few-minute default. */
-const SYNTHETIC_TRAIN = 512;
+/** The synthetic set's sizes when no subset is given: the CLI's few-minute default. */
+const SYNTHETIC_DEFAULTS = { train: 512, test: 256 } as const;
 
 async function loadData(
   s: TrainSettings,
   data: DataChoice,
   log: (line: string) => void,
 ): Promise<CifarDataset> {
-  const train = s.subset ?? (s.dataset === 'synthetic' ? SYNTHETIC_TRAIN : undefined);
-  const test = train === undefined ? undefined : Math.max(1, Math.ceil(train / 4));
   if (s.dataset === 'synthetic') {
-    return loadSynthetic({ trainSize: train!, testSize: test!, seed: s.seed });
+    const sizes = s.subset === undefined ? SYNTHETIC_DEFAULTS : { train: s.subset, test: s.subset };
+    return loadSynthetic({ trainSize: sizes.train, testSize: sizes.test, seed: s.seed });
   }
-  const subset = train === undefined ? undefined : { train, test: test! };
+  // As the CLI's --subset: the first N images of each split.
+  const subset = s.subset === undefined ? undefined : { train: s.subset, test: s.subset };
   if (data.files.length === 1 && !data.files[0]!.name.endsWith('.bin')) {
     log(`reading ${data.files[0]!.name} (checking its MD5)`);
     return readCifarTarball(data.files[0]!, { subset, name: data.files[0]!.name });
   }
-  if (data.files.length > 0) {
-    return readCifarFiles(
-      await Promise.all(
-        data.files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })),
-      ),
-      { subset, source: 'the files you picked' },
-    );
-  }
+  if (data.files.length > 0) return readCifarFiles(data.files, { subset, source: 'the files you picked' });
   if (s.url) {
     log(`downloading ${s.url} (checking its MD5)`);
     const response = await fetch(s.url);
@@ -117,7 +111,7 @@ function makeSchedule(s: TrainSettings, stepsPerEpoch: number): LRSchedule | und
     case 'cosine':
       return cosineAnnealingLR({ tMax: s.epochs });
     case 'onecycle':
-      return oneCycleLR({ totalSteps: s.epochs * stepsPerEpoch });
+      return oneCycleLR({ maxLr: s.lr, totalSteps: s.epochs * stepsPerEpoch });
   }
 }
 

@@ -18,7 +18,7 @@ export interface TrainSettings {
   lr: number;
   batchSize: number;
   testBatchSize: number;
-  /** Training images (the test split gets a quarter as many); undefined: all of CIFAR-10, 512 synthetic. */
+  /** The first N images of each split, as the CLI's --subset; undefined: all of CIFAR-10, 512/256 synthetic. */
   subset: number | undefined;
   /** undefined: 96 for the seed model, 32 for the CIFAR-style one. */
   imageSize: number | undefined;

@@ -142,7 +142,7 @@ export interface BundleResult {
 /** Bundles `entry` with esbuild for the browser; Node built-ins are recorded and left out. */
 export async function bundleWithEsbuild(
   entry: Entry,
-  options: { minify?: boolean } = {},
+  options: { minify?: boolean; external?: string[] } = {},
 ): Promise<BundleResult> {
   const found: Array<{ builtin: string; importer: string }> = [];
   const result = await esbuild.build({
