@@ -29,6 +29,9 @@ export default defineConfig({
   // source condition nests the same Node/browser split as the published exports, and a page gets the browser side.
   resolve: { conditions: ['@skipnet/source', ...defaultClientConditions] },
   server: { headers: ISOLATION_HEADERS },
+  // The dev server pre-bundles what it finds from these; the worker's imports (the backends, loaded when Train
+  // is pressed) must be among them, or their late discovery reloads the page in the middle of the first run.
+  optimizeDeps: { entries: ['index.html', 'parity.html', 'bench.html', 'src/train-worker.ts'] },
   preview: { headers: ISOLATION_HEADERS },
   // The training runs in a module worker (src/train-worker.ts), split into chunks as the pages are.
   worker: { format: 'es', plugins: () => [tfjsWasmThreadsSurviveMinify] },

@@ -26,9 +26,10 @@ afterAll(async () => {
 
 async function replay(
   path: string,
+  timeout: number,
 ): Promise<{ page: Page; report: ParityReport; lines: string[]; requests: string[] }> {
   const { page, lines, requests } = await openPage(session, path);
-  const state = await finished(page, 120_000);
+  const state = await finished(page, timeout);
   const report = (await page.evaluate(() => window.parityReport)) as ParityReport | undefined;
   if (!report) throw new Error(`the parity page ended '${state}' without a report:\n${lines.join('\n')}`);
   return { page, report, lines, requests };
@@ -58,7 +59,7 @@ describe.skipIf(skip)(
   `the seed ResNet matches PyTorch in Chromium${skip ? ` (skipped: ${skip})` : ''}`,
   () => {
     it('on wasm, threaded (narrow fixture: logits, loss, 60 gradients, the state after a step, 3 losses)', async () => {
-      const { page, report, lines, requests } = await replay('/parity.html?backend=wasm');
+      const { page, report, lines, requests } = await replay('/parity.html?backend=wasm', 100_000);
       // The site is cross-origin isolated, so tfjs takes its threaded build (on a 2-core machine, 1 thread of it).
       expect(lines).toContainEqual(
         expect.stringMatching(
@@ -73,7 +74,10 @@ describe.skipIf(skip)(
       await page.close();
     });
 
-    it('on webgpu (SwiftShader: a software adapter, taken because webgpu is asked for by name)', async (context) => {
+    // SwiftShader compiles and runs every WGSL pipeline on the CPU: 104 s here on a busy 2-core machine (load ~29).
+    it('on webgpu (SwiftShader: a software adapter, taken because webgpu is asked for by name)', {
+      timeout: 300_000,
+    }, async (context) => {
       const { page } = await openPage(session, '/parity.html?backend=cpu');
       const adapter = await page.evaluate(async () => {
         const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
@@ -86,7 +90,7 @@ describe.skipIf(skip)(
         if (process.env['CI'] === 'true') throw new Error(reason);
         context.skip(reason);
       }
-      const { page: parity, report, lines } = await replay('/parity.html?backend=webgpu');
+      const { page: parity, report, lines } = await replay('/parity.html?backend=webgpu', 280_000);
       expect(lines).toContainEqual(
         expect.stringMatching(
           /^backend: webgpu — CPU pretending to be a GPU \(WebGPU software adapter: .*swiftshader/i,

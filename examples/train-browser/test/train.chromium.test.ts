@@ -6,6 +6,7 @@ import { readSafetensors } from '@skipnet/nn';
 import { seedResNet } from '@skipnet/resnet';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
+import { createServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, missingPrerequisite, openPage, type Session, startSession } from './chromium.ts';
 
@@ -103,5 +104,29 @@ describe.skipIf(skip)(`training in Chromium${skip ? ` (skipped: ${skip})` : ''}`
       'epoch 2',
     ]);
     await page.close();
+  });
+
+  it('the dev server (pnpm dev) serves the page isolated, and Train trains', async () => {
+    const root = join(import.meta.dirname, '..');
+    const server = await createServer({
+      root,
+      configFile: join(root, 'vite.config.ts'),
+      server: { host: '127.0.0.1', port: 0 },
+      logLevel: 'warn',
+    });
+    await server.listen();
+    const page = await session.browser.newPage();
+    try {
+      const lines: string[] = [];
+      page.on('console', (message) => lines.push(message.text()));
+      await page.goto(`${server.resolvedUrls!.local[0]}?${SETTINGS.replace('subset=256', 'subset=64')}`);
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+      await page.click('#train');
+      expect(await finished(page, 120_000), lines.join('\n')).toBe('done');
+      expect(lines).toContainEqual(expect.stringMatching(/^epoch 1, loss \d+\.\d{3}, train acc/));
+    } finally {
+      await page.close();
+      await server.close();
+    }
   });
 });
