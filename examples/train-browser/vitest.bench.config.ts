@@ -1,5 +1,7 @@
-import { mergeConfig } from 'vitest/config';
-import base from './vitest.config.ts';
+import { skipnetProject } from '../../vitest.shared.ts';
 
-// `pnpm bench`: bench/*.bench.ts, which print measurements rather than assert them.
-export default mergeConfig(base, { test: { include: ['bench/**/*.bench.ts'], testTimeout: 3_600_000 } });
+// `pnpm bench`: bench/*.bench.ts only (the tests' include replaced, not added to), which print measurements
+// rather than assert them.
+const config = skipnetProject(import.meta.dirname);
+config.test = { ...config.test, include: ['bench/**/*.bench.ts'], testTimeout: 3_600_000 };
+export default config;
