@@ -56,7 +56,7 @@ export interface DataChoice {
 }
 
 /** The synthetic set's sizes when no subset is given: the CLI's few-minute default. */
-const SYNTHETIC_DEFAULTS = { train: 512, test: 256 } as const;
+const SYNTHETIC_DEFAULTS = { train: 1024, test: 256 } as const;
 
 async function loadData(
   s: TrainSettings,

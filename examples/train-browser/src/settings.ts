@@ -18,7 +18,7 @@ export interface TrainSettings {
   lr: number;
   batchSize: number;
   testBatchSize: number;
-  /** The first N images of each split, as the CLI's --subset; undefined: all of CIFAR-10, 512/256 synthetic. */
+  /** The first N images of each split, as the CLI's --subset; undefined: all of CIFAR-10, 1,024/256 synthetic. */
   subset: number | undefined;
   /** undefined: 96 for the seed model, 32 for the CIFAR-style one. */
   imageSize: number | undefined;
@@ -30,7 +30,7 @@ export interface TrainSettings {
   seed: number;
 }
 
-/** The seed's settings (d2l's train_ch6 at lr 0.01), sized for a tab: two epochs of 512 synthetic images. */
+/** The seed's settings (d2l's train_ch6 at lr 0.01), sized for a tab: the CLI's two synthetic epochs. */
 export const DEFAULTS: TrainSettings = {
   backend: 'auto',
   model: 'seed',
