@@ -156,6 +156,11 @@ describe('JSON as JSON.parse reads it', () => {
     ['an empty exponent', '{"t":{"dtype":"F32","shape":[1e],"data_offsets":[0,4]}}'],
     ['a raw newline in a string', '{"t\n":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'],
     ['an unknown escape', '{"t\\x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'],
+    // Values the reader skips are checked too (it used to look only for the closing quote of their keys).
+    [
+      'an unknown escape in a key of an ignored field',
+      '{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":{"\\q":1}}}',
+    ],
     ['a short unicode escape', '{"t\\u12":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'],
     ['an unterminated string', '{"t'],
     ['a trailing comma', '{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},}'],

@@ -62,18 +62,21 @@ export function parseSafetensors(bytes: Uint8Array): { header: SafetensorsHeader
   }
   const dataLength = bytes.length - dataStart;
   const tensors: Record<string, SafetensorsTensorInfo> = {};
-  const spans: Span[] = [];
-  const metadata = readHeader(bytes.subarray(8, dataStart), tensors, spans, dataLength);
-  checkCoverage(spans, dataLength);
+  // Names and entries in header order, for the coverage check (an object's key order puts integer-like names first).
+  const names: string[] = [];
+  const entries: SafetensorsTensorInfo[] = [];
+  const metadata = readHeader(bytes.subarray(8, dataStart), dataLength, tensors, names, entries);
+  checkCoverage(names, entries, dataLength);
   return { header: { tensors, metadata }, dataStart };
 }
 
-/** Reads the top-level object into `tensors` (each entry checked as it ends) and returns the metadata. */
+/** Reads the top-level object into `tensors`, `names` and `entries` (each entry checked as it ends) and returns the metadata. */
 function readHeader(
   headerBytes: Uint8Array,
-  tensors: Record<string, SafetensorsTensorInfo>,
-  spans: Span[],
   dataLength: number,
+  tensors: Record<string, SafetensorsTensorInfo>,
+  names: string[],
+  entries: SafetensorsTensorInfo[],
 ): Record<string, string> {
   if (headerBytes[0] !== OPEN_BRACE) {
     const start = new TextDecoder('utf-8', { ignoreBOM: true }).decode(headerBytes.subarray(0, 8));
@@ -85,17 +88,21 @@ function readHeader(
   }
   const json = new HeaderJson(headerBytes);
   let metadata: Record<string, string> | undefined;
-  json.object(1, (key) => {
-    if (key === METADATA_KEY ? metadata !== undefined : Object.hasOwn(tensors, key)) {
-      throw duplicate('tensor', key, key);
-    }
-    if (key === METADATA_KEY) metadata = readMetadata(json);
-    else {
-      const info = readEntry(json, key, dataLength);
-      setOwn(tensors, key, info);
-      spans.push({ key, begin: info.dataOffsets[0], end: info.dataOffsets[1] });
-    }
-  });
+  if (json.openObject(1)) {
+    do {
+      const key = json.key();
+      if (key === METADATA_KEY) {
+        if (metadata !== undefined) throw duplicate('tensor', key, key);
+        metadata = readMetadata(json);
+      } else {
+        if (Object.hasOwn(tensors, key)) throw duplicate('tensor', key, key);
+        const info = readEntry(json, key, dataLength);
+        setOwn(tensors, key, info);
+        names.push(key);
+        entries.push(info);
+      }
+    } while (json.nextMember());
+  }
   json.end();
   return metadata ?? {};
 }
@@ -119,27 +126,40 @@ function readMetadata(json: HeaderJson): Record<string, string> {
     );
   }
   const metadata: Record<string, string> = {};
-  json.object(2, (name) => {
-    if (Object.hasOwn(metadata, name)) throw duplicate('field', name);
-    if (json.peek() !== 'string') {
-      const start = json.skip(3);
-      throw new SafetensorsError(
-        'INVALID_HEADER',
-        `safetensors: metadata ${describe(name)} is ${json.quote(start)}; metadata values must be strings`,
-      );
-    }
-    setOwn(metadata, name, json.string());
-  });
+  if (json.openObject(2)) {
+    do {
+      const name = json.key();
+      if (Object.hasOwn(metadata, name)) throw duplicate('field', name);
+      if (json.peek() !== 'string') {
+        const start = json.skip(3);
+        throw new SafetensorsError(
+          'INVALID_HEADER',
+          `safetensors: metadata ${describe(name)} is ${json.quote(start)}; metadata values must be strings`,
+        );
+      }
+      setOwn(metadata, name, json.string());
+    } while (json.nextMember());
+  }
   return metadata;
 }
 
-/** A field of an entry as read: its value when it has the expected kind, else the value quoted for a message. */
-interface Field<T> {
-  value?: T;
-  quote?: string;
+/**
+ * An entry's fields as read. A field of the wrong kind is kept quoted, for the message, in `wrong` (made only
+ * then: a valid entry allocates nothing but its result).
+ */
+interface EntryFields {
+  dtype?: string;
+  shape?: number[];
+  offsets?: number[];
+  wrong?: WrongFields;
 }
 
-type EntryFields = { dtype?: Field<string>; shape?: Field<number[]>; data_offsets?: Field<number[]> };
+type WrongFields = { dtype?: string; shape?: string; data_offsets?: string };
+
+const FIELDS = ['dtype', 'shape', 'data_offsets'] as const;
+const DTYPE = 1;
+const SHAPE = 2;
+const OFFSETS = 4;
 
 function readEntry(json: HeaderJson, key: string, dataLength: number): SafetensorsTensorInfo {
   if (json.peek() !== 'object') {
@@ -151,34 +171,43 @@ function readEntry(json: HeaderJson, key: string, dataLength: number): Safetenso
     );
   }
   const fields: EntryFields = {};
+  let seen = 0;
   let count = 0;
-  json.object(2, (field) => {
-    if (++count > MAX_SKIPPED) {
-      throw new SafetensorsError(
-        'INVALID_ENTRY',
-        `${tensorName(key)}: its entry has more than ${MAX_SKIPPED} fields; it needs dtype, shape and data_offsets`,
-        key,
-      );
-    }
-    if (field !== 'dtype' && field !== 'shape' && field !== 'data_offsets') {
-      json.skip(3); // unknown fields are ignored, as the reference implementation does
-      return;
-    }
-    if (fields[field]) throw duplicate('field', field);
-    if (field === 'dtype') fields.dtype = json.peek() === 'string' ? { value: json.string() } : other(json);
-    else if (field === 'shape') {
-      fields.shape = readNumbers(json, MAX_RANK, () => {
+  if (json.openObject(2)) {
+    do {
+      if (++count > MAX_SKIPPED) {
         throw new SafetensorsError(
           'INVALID_ENTRY',
-          `${tensorName(key)}: "shape" has more than ${MAX_RANK} dimensions`,
+          `${tensorName(key)}: its entry has more than ${MAX_SKIPPED} fields; it needs dtype, shape and data_offsets`,
           key,
         );
-      });
-    } else {
-      // Past two elements it is no [begin, end]; read the rest as any value, for the message.
-      fields.data_offsets = readNumbers(json, 2);
-    }
-  });
+      }
+      const field = json.key(FIELDS);
+      const bit =
+        field === 'dtype' ? DTYPE : field === 'shape' ? SHAPE : field === 'data_offsets' ? OFFSETS : 0;
+      if (bit === 0) {
+        json.skip(3); // unknown fields are ignored, as the reference implementation does
+        continue;
+      }
+      if (seen & bit) throw duplicate('field', field);
+      seen |= bit;
+      const start = json.valueStart();
+      if (bit === DTYPE) {
+        if (json.peek() === 'string') fields.dtype = json.string(DTYPES);
+        else json.skip(3);
+      } else if (bit === SHAPE) {
+        fields.shape = readNumbers(json, MAX_RANK, key);
+      } else {
+        // Past two elements it is no [begin, end]; read the rest as any value, for the message.
+        fields.offsets = readNumbers(json, 2);
+      }
+      const value = bit === DTYPE ? fields.dtype : bit === SHAPE ? fields.shape : fields.offsets;
+      if (value === undefined) {
+        fields.wrong ??= {};
+        fields.wrong[field as keyof WrongFields] = json.quote(start);
+      }
+    } while (json.nextMember());
+  }
   return checkEntry(key, fields, dataLength);
 }
 
@@ -186,95 +215,109 @@ function tensorName(key: string): string {
   return `safetensors: tensor ${describe(key)}`;
 }
 
-/** A value of the wrong kind, skipped and quoted. */
-function other(json: HeaderJson): Field<never> {
-  const start = json.skip(3);
-  return { quote: json.quote(start) };
+/**
+ * A list of at most `max` numbers at nesting level 3, or undefined when the value is anything else; that value
+ * is then read to its end (as any skipped value, at most {@link MAX_SKIPPED} items) to be quoted. With
+ * `shapeOf`, the list is the shape of that tensor, and one longer than `max` fails at once.
+ */
+function readNumbers(json: HeaderJson, max: number, shapeOf?: string): number[] | undefined {
+  if (json.peek() !== 'array') {
+    json.skip(3);
+    return undefined;
+  }
+  const start = json.pos;
+  let valid = true;
+  let index = 0;
+  if (json.openArray(3)) {
+    do {
+      if (index >= max) {
+        if (shapeOf !== undefined) {
+          throw new SafetensorsError(
+            'INVALID_ENTRY',
+            `${tensorName(shapeOf)}: "shape" has more than ${MAX_RANK} dimensions`,
+            shapeOf,
+          );
+        }
+        if (index >= MAX_SKIPPED) json.tooMany(start);
+        valid = false;
+      }
+      if (json.peek() === 'number') scratch[index] = json.number();
+      else {
+        json.skip(4);
+        valid = false;
+      }
+      index++;
+    } while (json.nextElement());
+  }
+  return valid ? scratch.slice(0, index) : undefined;
 }
 
-/**
- * A list of numbers at nesting level 3. Past `max` elements, `tooLong` throws if given; otherwise the list is no
- * valid value and is read on (as any skipped value, at most {@link MAX_SKIPPED} items) to be quoted.
- */
-function readNumbers(json: HeaderJson, max: number, tooLong?: () => never): Field<number[]> {
-  if (json.peek() !== 'array') return other(json);
-  const start = json.pos;
-  const numbers: number[] = [];
-  let valid = true;
-  json.array(3, (index) => {
-    if (index >= max) {
-      tooLong?.();
-      if (index >= MAX_SKIPPED) json.tooMany(start);
-      valid = false;
-    }
-    if (json.peek() === 'number') numbers.push(json.number());
-    else {
-      json.skip(4);
-      valid = false;
-    }
-  });
-  return valid ? { value: numbers } : { quote: json.quote(start) };
-}
+// Lists are read into one scratch array and copied out at their length: an array grown by push from empty keeps
+// room for 17 numbers, which for a shape like [1, 16, 256] is 110 bytes more, kept as long as the header is.
+const scratch: number[] = [];
 
 function checkEntry(
   key: string,
-  { dtype, shape, data_offsets: offsets }: EntryFields,
+  { dtype, shape, offsets, wrong }: EntryFields,
   dataLength: number,
 ): SafetensorsTensorInfo {
-  const name = tensorName(key);
-  // A field that is missing is quoted as undefined, as JSON.stringify would.
-  const quote = (field: Field<unknown> | undefined) => field?.quote ?? 'undefined';
-  if (dtype?.value === undefined) {
+  if (dtype === undefined) {
     throw new SafetensorsError(
       'INVALID_ENTRY',
-      `${name}: "dtype" must be a string, not ${quote(dtype)}`,
+      // A field that is missing is quoted as undefined, as JSON.stringify would.
+      `${tensorName(key)}: "dtype" must be a string, not ${wrong?.dtype ?? 'undefined'}`,
       key,
     );
   }
-  if (!isDtype(dtype.value)) {
+  if (!isDtype(dtype)) {
     throw new SafetensorsError(
       'UNSUPPORTED_DTYPE',
-      `${name}: dtype ${describe(dtype.value)} is not supported (supported: ${DTYPES.join(', ')}); ` +
+      `${tensorName(key)}: dtype ${describe(dtype)} is not supported (supported: ${DTYPES.join(', ')}); ` +
         'convert it before saving, e.g. tensor.to(torch.float32) in PyTorch',
       key,
     );
   }
-  const dims = shape?.value;
-  if (!dims?.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+  if (shape === undefined || !allNaturals(shape)) {
     throw new SafetensorsError(
       'INVALID_ENTRY',
-      `${name}: "shape" must be an array of non-negative integers, not ${dims ? describe(dims) : quote(shape)}`,
+      `${tensorName(key)}: "shape" must be an array of non-negative integers, not ` +
+        (shape ? describe(shape) : (wrong?.shape ?? 'undefined')),
       key,
     );
   }
-  const span = offsets?.value;
-  if (span?.length !== 2 || !span.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+  if (offsets?.length !== 2 || !allNaturals(offsets)) {
     throw new SafetensorsError(
       'INVALID_ENTRY',
-      `${name}: "data_offsets" must be [begin, end], two non-negative integers, not ` +
-        (span ? describe(span) : quote(offsets)),
+      `${tensorName(key)}: "data_offsets" must be [begin, end], two non-negative integers, not ` +
+        (offsets ? describe(offsets) : (wrong?.data_offsets ?? 'undefined')),
       key,
     );
   }
-  const [begin, end] = span as [number, number];
+  const begin = offsets[0] as number;
+  const end = offsets[1] as number;
   if (end < begin || end > dataLength) {
     throw new SafetensorsError(
       'INVALID_OFFSETS',
-      `${name}: data_offsets [${begin}, ${end}] do not fit the ${dataLength}-byte data section` +
+      `${tensorName(key)}: data_offsets [${begin}, ${end}] do not fit the ${dataLength}-byte data section` +
         (end > dataLength ? '; the file is truncated' : ''),
       key,
     );
   }
-  const expected = byteLength(dims, DTYPE_SIZE[dtype.value]);
+  const expected = byteLength(shape, DTYPE_SIZE[dtype]);
   if (expected !== end - begin) {
     throw new SafetensorsError(
       'SIZE_MISMATCH',
-      `${name}: shape [${dims.join(', ')}] of ${dtype.value} needs ${expected} bytes but data_offsets ` +
+      `${tensorName(key)}: shape [${shape.join(', ')}] of ${dtype} needs ${expected} bytes but data_offsets ` +
         `[${begin}, ${end}] hold ${end - begin}`,
       key,
     );
   }
-  return { dtype: dtype.value, shape: dims, dataOffsets: [begin, end] };
+  return { dtype, shape, dataOffsets: offsets as [number, number] };
+}
+
+function allNaturals(numbers: number[]): boolean {
+  for (const n of numbers) if (!Number.isSafeInteger(n) || n < 0) return false;
+  return true;
 }
 
 /**
@@ -291,39 +334,41 @@ function byteLength(shape: number[], size: number): number | string {
   return bytes;
 }
 
-/** Where a tensor's bytes lie in the data section. */
-interface Span {
-  key: string;
-  begin: number;
-  end: number;
-}
-
-/** The data section must be covered exactly: no overlaps, no holes, nothing after the last tensor. */
-function checkCoverage(spans: Span[], dataLength: number): void {
-  const order = (a: Span, b: Span) => a.begin - b.begin || a.end - b.end;
-  // Writers lay the tensors out in header order: sort only when they did not.
-  if (spans.some((span, i) => i > 0 && order(spans[i - 1] as Span, span) > 0)) spans.sort(order);
+/**
+ * The data section must be covered exactly: no overlaps, no holes, nothing after the last tensor. `names` and
+ * `entries` are in header order, which is the data's order in files from every writer we know; other orders are
+ * sorted first.
+ */
+function checkCoverage(names: string[], entries: SafetensorsTensorInfo[], dataLength: number): void {
+  const begin = (i: number) => (entries[i] as SafetensorsTensorInfo).dataOffsets[0];
+  const end = (i: number) => (entries[i] as SafetensorsTensorInfo).dataOffsets[1];
+  const order = (a: number, b: number) => begin(a) - begin(b) || end(a) - end(b);
+  let sorted = true;
+  for (let i = 1; i < entries.length && sorted; i++) sorted = order(i - 1, i) <= 0;
+  const indices = sorted ? undefined : Array.from(entries, (_, i) => i).sort(order);
   let covered = 0;
   let previous: string | undefined;
-  for (const { key, begin, end } of spans) {
-    if (begin < covered) {
+  for (let n = 0; n < entries.length; n++) {
+    const i = indices ? (indices[n] as number) : n;
+    const key = names[i] as string;
+    if (begin(i) < covered) {
       throw new SafetensorsError(
         'INVALID_OFFSETS',
-        `safetensors: tensor ${describe(key)} (bytes ${begin}-${end}) overlaps tensor ${describe(previous)}, ` +
+        `safetensors: tensor ${describe(key)} (bytes ${begin(i)}-${end(i)}) overlaps tensor ${describe(previous)}, ` +
           'which ends at ' +
           covered,
         key,
       );
     }
-    if (begin > covered) {
+    if (begin(i) > covered) {
       throw new SafetensorsError(
         'INVALID_OFFSETS',
-        `safetensors: bytes ${covered}-${begin} of the data belong to no tensor (a hole before tensor ` +
+        `safetensors: bytes ${covered}-${begin(i)} of the data belong to no tensor (a hole before tensor ` +
           `${describe(key)}); offsets must cover the data contiguously from 0`,
         key,
       );
     }
-    covered = end;
+    covered = end(i);
     previous = key;
   }
   if (covered !== dataLength) {

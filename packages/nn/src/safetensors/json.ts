@@ -55,49 +55,92 @@ export class HeaderJson {
     return 'other';
   }
 
-  /**
-   * Reads an object at nesting level `depth` (the header is 1), calling `member(key)` with the reader at each
-   * member's value; `member` must read or skip that value.
-   */
-  object(depth: number, member: (key: string) => void): void {
-    this.enter(depth, OPEN_BRACE);
-    if (this.consume(CLOSE_BRACE)) return;
-    do {
-      this.skipWhitespace();
-      if (this.bytes[this.pos] !== QUOTE) this.fail('a string key');
-      const key = this.string();
-      if (!this.consume(COLON)) this.fail("':'");
-      member(key);
-    } while (this.consume(COMMA));
-    if (!this.consume(CLOSE_BRACE)) this.fail("',' or '}'");
-  }
-
-  /** Reads an array at nesting level `depth`, calling `element(index)` with the reader at each element. */
-  array(depth: number, element: (index: number) => void): void {
-    this.enter(depth, OPEN_BRACKET);
-    if (this.consume(CLOSE_BRACKET)) return;
-    let index = 0;
-    do element(index++);
-    while (this.consume(COMMA));
-    if (!this.consume(CLOSE_BRACKET)) this.fail("',' or ']'");
-  }
-
-  /** Reads a string token. */
-  string(): string {
+  /** Skips whitespace and returns where the next value starts. */
+  valueStart(): number {
     this.skipWhitespace();
+    return this.pos;
+  }
+
+  // Objects and arrays are read by pulling (`if (json.openObject(d)) do { json.key(); …value… } while
+  // (json.nextMember())`) rather than through a callback per member: a header of a million entries would
+  // otherwise make a million closures, and this loop is most of the time a valid header takes.
+
+  /**
+   * Enters an object at nesting level `depth` (the header is 1); false when it is empty, which is then read.
+   * Otherwise read each member with {@link key}, then its value, then {@link nextMember}.
+   */
+  openObject(depth: number): boolean {
+    this.enter(depth, OPEN_BRACE);
+    return !this.consume(CLOSE_BRACE);
+  }
+
+  /** Reads a member's key and the ':' after it; `known` as in {@link string}. */
+  key(known?: readonly string[]): string {
+    this.skipWhitespace();
+    if (this.bytes[this.pos] !== QUOTE) this.fail('a string key');
+    const key = this.string(known);
+    if (!this.consume(COLON)) this.fail("':'");
+    return key;
+  }
+
+  /** After a member's value: true when another member follows, false when the object has ended. */
+  nextMember(): boolean {
+    if (this.consume(COMMA)) return true;
+    if (!this.consume(CLOSE_BRACE)) this.fail("',' or '}'");
+    return false;
+  }
+
+  /** Enters an array at nesting level `depth`; false when it is empty. Otherwise read each element, then {@link nextElement}. */
+  openArray(depth: number): boolean {
+    this.enter(depth, OPEN_BRACKET);
+    return !this.consume(CLOSE_BRACKET);
+  }
+
+  /** After an element: true when another follows, false when the array has ended. */
+  nextElement(): boolean {
+    if (this.consume(COMMA)) return true;
+    if (!this.consume(CLOSE_BRACKET)) this.fail("',' or ']'");
+    return false;
+  }
+
+  /**
+   * Reads a string token. When it is one of `known` written plainly (field names, dtypes), returns that string
+   * without making a new one: a header of a million entries would otherwise make four million short strings.
+   */
+  string(known?: readonly string[]): string {
+    this.skipWhitespace();
+    const b = this.bytes;
     const start = this.pos;
-    const end = this.stringEnd();
-    const token = this.bytes.subarray(start + 1, end);
-    let text: string;
+    if (b[start] !== QUOTE) this.fail('a string');
+    if (known) {
+      const word = this.match(known);
+      if (word !== undefined) return word;
+    }
+    // Names and dtypes are printable ASCII without escapes: find the end and build the string in one loop.
+    let end = start + 1;
+    let c = b[end];
+    while (c !== undefined && c >= 0x20 && c < 0x80 && c !== QUOTE && c !== BACKSLASH) c = b[++end];
+    if (c === QUOTE) {
+      this.pos = end + 1;
+      const token = b.subarray(start + 1, end);
+      // apply takes the typed array as it is (a spread would iterate it); long strings go to the decoder.
+      return token.length <= 64
+        ? String.fromCharCode.apply(null, token as unknown as number[])
+        : lenient.decode(token);
+    }
+    this.pos = start;
+    end = this.stringEnd();
+    // The token with its quotes, so that JSON.parse can unescape it without a copy of a long string.
+    let quoted: string;
     try {
-      text = ascii(token) ?? utf8.decode(token);
+      quoted = utf8.decode(b.subarray(start, end + 1));
     } catch {
       throw new SafetensorsError('INVALID_HEADER', 'safetensors: the header is not valid UTF-8');
     }
-    if (CONTROL.test(text)) this.fail('no raw control character in the string', start);
-    if (!text.includes('\\')) return text;
+    if (CONTROL.test(quoted)) this.fail('no raw control character in the string', start);
+    if (!quoted.includes('\\')) return quoted.slice(1, -1);
     try {
-      return JSON.parse(`"${text}"`) as string;
+      return JSON.parse(quoted) as string;
     } catch {
       return this.fail('a valid escape in the string', start);
     }
@@ -145,25 +188,22 @@ export class HeaderJson {
   skip(depth: number): number {
     const kind = this.peek();
     const start = this.pos;
+    let count = 0;
     if (kind === 'object') {
-      this.enter(depth, OPEN_BRACE);
-      if (!this.consume(CLOSE_BRACE)) {
-        let count = 0;
+      if (this.openObject(depth)) {
         do {
-          this.skipWhitespace();
-          if (this.bytes[this.pos] !== QUOTE) this.fail('a string key');
-          this.stringEnd();
-          if (!this.consume(COLON)) this.fail("':'");
-          this.skip(depth + 1);
           if (++count > MAX_SKIPPED) this.tooMany(start);
-        } while (this.consume(COMMA));
-        if (!this.consume(CLOSE_BRACE)) this.fail("',' or '}'");
+          this.key();
+          this.skip(depth + 1);
+        } while (this.nextMember());
       }
     } else if (kind === 'array') {
-      this.array(depth, (index) => {
-        if (index >= MAX_SKIPPED) this.tooMany(start);
-        this.skip(depth + 1);
-      });
+      if (this.openArray(depth)) {
+        do {
+          if (++count > MAX_SKIPPED) this.tooMany(start);
+          this.skip(depth + 1);
+        } while (this.nextElement());
+      }
     } else if (kind === 'string') {
       this.string();
     } else if (kind === 'number') {
@@ -214,6 +254,19 @@ export class HeaderJson {
       'INVALID_HEADER',
       `safetensors: the header is not valid JSON (expected ${expected} at byte ${at}, ${found})`,
     );
+  }
+
+  /** The word of `known` that the string token at the current position holds, which is then read. */
+  private match(known: readonly string[]): string | undefined {
+    const b = this.bytes;
+    const from = this.pos + 1;
+    next: for (const word of known) {
+      if (b[from + word.length] !== QUOTE) continue;
+      for (let i = 0; i < word.length; i++) if (b[from + i] !== word.charCodeAt(i)) continue next;
+      this.pos = from + word.length + 1;
+      return word;
+    }
+    return undefined;
   }
 
   /** Moves past a string token and returns the index of its closing quote. */
@@ -294,12 +347,4 @@ export class HeaderJson {
       this.pos++;
     }
   }
-}
-
-/** A short all-ASCII token as a string without a decoder call (most keys, dtypes); otherwise undefined. */
-function ascii(token: Uint8Array): string | undefined {
-  if (token.length > 64) return undefined;
-  for (let i = 0; i < token.length; i++) if ((token[i] as number) >= 0x80) return undefined;
-  // apply takes the typed array as it is; a spread would iterate it (five times slower here).
-  return String.fromCharCode.apply(null, token as unknown as number[]);
 }
