@@ -25,6 +25,7 @@ export {
 } from './layers.ts';
 export { type LoadStateDictOptions, Module, type TensorLayout } from './module.ts';
 export {
+  type ReadSafetensorsOptions,
   type SafetensorsDtype,
   SafetensorsError,
   type SafetensorsErrorCode,

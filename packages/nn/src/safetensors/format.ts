@@ -14,7 +14,10 @@ export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 
 export type SafetensorsErrorCode =
   /** Shorter than its 8-byte length prefix, or than the header length it announces. */
   | 'TRUNCATED'
-  /** The header length is over the 100 MB the format allows. */
+  /**
+   * The header is longer than `maxHeaderBytes` (default 8 MB) or the 100 MB the format allows, or holds more
+   * entries than `maxEntries` (default 100,000).
+   */
   | 'HEADER_TOO_LARGE'
   /**
    * The header is not UTF-8 JSON of one object with unique keys, nests deeper than the format does, or
@@ -31,7 +34,7 @@ export type SafetensorsErrorCode =
   | 'SIZE_MISMATCH'
   /** An integer does not fit the type it is converted to (I64 to int32 on reading, int32 to I8 on writing). */
   | 'OUT_OF_RANGE'
-  /** A bad argument to `writeSafetensors`. */
+  /** A bad argument (an option out of range, a dtype that does not fit). */
   | 'INVALID_ARGUMENT';
 
 /** The one error the safetensors functions throw; `key` names the tensor when one is to blame. */
@@ -82,6 +85,31 @@ export const DTYPES = Object.keys(DTYPE_SIZE) as SafetensorsDtype[];
 
 // The Hugging Face reference implementation's limit; it keeps a hostile length prefix from costing memory.
 export const MAX_HEADER_BYTES = 100_000_000;
+
+/**
+ * The readers' default limits. What a valid header describes is kept as JavaScript objects at several times its
+ * length: about 260 bytes and a few microseconds per tensor entry of 50 bytes, 90 bytes per metadata pair of 13,
+ * 8 bytes per dimension of 2. Under the format's 100 MB that could reach gigabytes and a minute; under these the
+ * worst valid header costs about 60 MB and half a second (BENCHMARKS.md). Real checkpoints stay far below them: a
+ * shard of a model on the Hub holds about a thousand tensors in about 100 kB of header.
+ */
+export const DEFAULT_MAX_HEADER_BYTES = 8_000_000;
+export const DEFAULT_MAX_ENTRIES = 100_000;
+
+/** Options of the readers, `readSafetensors` and `readSafetensorsHeader`. */
+export interface ReadSafetensorsOptions {
+  /**
+   * The longest header to read, in bytes, at most the format's 100,000,000. Default 8,000,000: with
+   * `maxEntries`, it keeps any header, valid or hostile, under a second and 100 MB to read. Raise it for a file
+   * you trust whose header is longer (the error says how long it is).
+   */
+  maxHeaderBytes?: number;
+  /** The most entries (tensors and metadata pairs together) a header may hold. Default 100,000. */
+  maxEntries?: number;
+  /** Where the bytes came from (a file name, a URL), named in error messages. */
+  source?: string;
+}
+
 export const METADATA_KEY = '__metadata__';
 
 export function isDtype(value: unknown): value is SafetensorsDtype {
@@ -114,4 +142,11 @@ export function describe(value: unknown): string {
 /** At most 60 characters of `text`, for a message. */
 export function shorten(text: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** `error` with the input's `source` named in its message, when it is a {@link SafetensorsError} and there is one. */
+export function withSource(error: unknown, source: string | undefined): unknown {
+  if (source === undefined || !(error instanceof SafetensorsError)) return error;
+  const message = error.message.replace(/^safetensors: /, '');
+  return new SafetensorsError(error.code, `safetensors: ${source}: ${message}`, error.key);
 }

@@ -1,13 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readSafetensorsHeader, SafetensorsError, type SafetensorsHeader } from '../index.ts';
+import {
+  readSafetensors,
+  readSafetensorsHeader,
+  SafetensorsError,
+  type SafetensorsHeader,
+} from '../index.ts';
 import { catchError, expectError, file } from './test-files.ts';
 
 // Hostile headers: the reader goes through the header once, nests no deeper than the format (3 levels), and skips
-// values that are no part of the format only when they are small, so any header within the 100 MB limit is
-// accepted or rejected after one pass. Times and memory are measured in bench/header.mjs (BENCHMARKS.md).
+// values that are no part of the format only when they are small, so any header within the format's 100 MB limit
+// is accepted or rejected after one pass; by default headers over 8 MB or 100,000 entries are refused. Times and
+// memory are measured in bench/header.mjs (BENCHMARKS.md).
 
 const MAX_HEADER = 100_000_000;
+const DEFAULT_LIMIT = 8_000_000;
+/** Reading at the format's limit rather than the default one. */
+const atFormatLimit = { maxHeaderBytes: MAX_HEADER };
 
 /** A file whose header is `head`, `open` and `close` each repeated `levels` times around `""`, then `tail`. */
 function nested(head: string, open: string, close: string, levels: number, tail: string): Uint8Array {
@@ -48,7 +57,9 @@ describe('hostile headers', () => {
     const levels = 16_000_000;
     const bytes = nested('{"__metadata__":', '{"a":', '}', levels, '}');
     expect(bytes.length - 8).toBeLessThan(MAX_HEADER);
-    expectError(() => readSafetensorsHeader(bytes), 'INVALID_HEADER', NESTING);
+    expectError(() => readSafetensorsHeader(bytes, atFormatLimit), 'INVALID_HEADER', NESTING);
+    // By default a header this long is not read at all.
+    expectError(() => readSafetensorsHeader(bytes), 'HEADER_TOO_LARGE', /over the limit of 8000000/);
   });
 
   it('rejects nesting past the format anywhere: metadata, an entry, a shape, a skipped field, a top-level value', () => {
@@ -118,7 +129,119 @@ describe('hostile headers', () => {
 
   it('stops at the first bad entry of millions', () => {
     const header = `{${Array.from({ length: 1_000_000 }, (_, i) => `"k${i}":0`).join(',')}}`;
-    expectError(() => readSafetensorsHeader(file(header)), 'INVALID_ENTRY', /"k0".*not 0/, 'k0');
+    expect(header.length).toBeGreaterThan(DEFAULT_LIMIT);
+    expectError(
+      () => readSafetensorsHeader(file(header), atFormatLimit),
+      'INVALID_ENTRY',
+      /"k0".*not 0/,
+      'k0',
+    );
+  });
+});
+
+describe('the header length limit', () => {
+  /** A valid file whose header is exactly `length` bytes: one metadata string fills it. */
+  const headerOf = (length: number) => {
+    const frame = '{"__metadata__":{"note":""}}';
+    const text = `{"__metadata__":{"note":"${'x'.repeat(length - frame.length)}"}}`;
+    expect(text.length).toBe(length);
+    return file(text);
+  };
+
+  it('reads a header of up to 8 MB by default and refuses a longer one unread, saying how to read it', () => {
+    expect(readSafetensorsHeader(headerOf(DEFAULT_LIMIT)).metadata.note).toHaveLength(DEFAULT_LIMIT - 28);
+    const longer = headerOf(DEFAULT_LIMIT + 8);
+    for (const read of [readSafetensorsHeader, readSafetensors]) {
+      expectError(
+        () => read(longer),
+        'HEADER_TOO_LARGE',
+        /the header is 8000008 bytes, over the limit of 8000000 \(maxHeaderBytes, the default\).*under a second and 100 MB.*\{ maxHeaderBytes: 8000008 \}/,
+      );
+    }
+    expect(readSafetensorsHeader(longer, { maxHeaderBytes: 8_000_008 }).metadata.note).toHaveLength(
+      DEFAULT_LIMIT + 8 - 28,
+    );
+  });
+
+  it("applies a lower or higher limit the caller sets, up to the format's 100 MB", () => {
+    const small = file({ t: entry }, [0, 0, 0, 0]);
+    const length = small.length - 12;
+    expect(readSafetensorsHeader(small, { maxHeaderBytes: length }).tensors.t?.shape).toEqual([1]);
+    expectError(
+      () => readSafetensorsHeader(small, { maxHeaderBytes: length - 1 }),
+      'HEADER_TOO_LARGE',
+      new RegExp(`the header is ${length} bytes, over the limit of ${length - 1} \\(maxHeaderBytes\\)`),
+    );
+    // Past the format's limit the length prefix itself is wrong, whatever the caller allows.
+    const announced = new Uint8Array(8);
+    new DataView(announced.buffer).setBigUint64(0, 100_000_001n, true);
+    expectError(() => readSafetensorsHeader(announced, atFormatLimit), 'HEADER_TOO_LARGE', /format's limit/);
+  });
+
+  it('rejects a limit that is not a whole number of bytes within the format', () => {
+    for (const maxHeaderBytes of [-1, 1.5, Number.NaN, MAX_HEADER + 1, Number.POSITIVE_INFINITY]) {
+      expectError(
+        () => readSafetensorsHeader(file({}), { maxHeaderBytes }),
+        'INVALID_ARGUMENT',
+        /options\.maxHeaderBytes is .*; it must be a whole number of bytes from 0 to 100000000/,
+      );
+    }
+  });
+
+  it('reads up to 100,000 entries (tensors and metadata pairs) by default, and as many as the caller allows', () => {
+    const zeroSize = '{"dtype":"F32","shape":[0],"data_offsets":[0,0]}';
+    const header = (tensors: number, pairs: number) => {
+      const metadata = Array.from({ length: pairs }, (_, i) => `"m${i}":""`).join(',');
+      const entries = Array.from({ length: tensors }, (_, i) => `"t${i}":${zeroSize}`).join(',');
+      return file(`{"__metadata__":{${metadata}}${tensors > 0 ? ',' : ''}${entries}}`);
+    };
+    const atLimit = readSafetensorsHeader(header(99_990, 10));
+    expect([Object.keys(atLimit.tensors).length, Object.keys(atLimit.metadata).length]).toEqual([99_990, 10]);
+    const tooMany =
+      /holds more than 100000 entries \(tensors and metadata pairs\), over the limit of 100000 \(maxEntries, the default\).*under a second and 100 MB.*with a higher maxEntries/;
+    expectError(() => readSafetensorsHeader(header(99_991, 10)), 'HEADER_TOO_LARGE', tooMany);
+    expectError(() => readSafetensors(header(0, 100_001)), 'HEADER_TOO_LARGE', tooMany);
+    expect(
+      Object.keys(readSafetensorsHeader(header(0, 100_001), { maxEntries: 100_001 }).metadata),
+    ).toHaveLength(100_001);
+    expectError(
+      () => readSafetensorsHeader(header(3, 0), { maxEntries: 2 }),
+      'HEADER_TOO_LARGE',
+      /more than 2 entries .*over the limit of 2 \(maxEntries\)/,
+    );
+    expect(
+      readSafetensorsHeader(header(3, 0), { maxEntries: Number.POSITIVE_INFINITY }).tensors.t2,
+    ).toBeDefined();
+    for (const maxEntries of [-1, 0.5, Number.NaN]) {
+      expectError(
+        () => readSafetensorsHeader(file({}), { maxEntries }),
+        'INVALID_ARGUMENT',
+        /options\.maxEntries is .*; it must be a whole number from 0, or Infinity/,
+      );
+    }
+  });
+
+  it('names the source in every message when the caller gives one', () => {
+    const source = 'runs/a/weights.safetensors';
+    expectError(
+      () => readSafetensorsHeader(headerOf(DEFAULT_LIMIT + 8), { source }),
+      'HEADER_TOO_LARGE',
+      /^safetensors: runs\/a\/weights\.safetensors: the header is 8000008 bytes/,
+    );
+    expectError(
+      () => readSafetensors(file({ a: 1 }), { source }),
+      'INVALID_ENTRY',
+      /^safetensors: runs\/a\/weights\.safetensors: tensor "a": its entry must be an object/,
+      'a',
+    );
+    // Decoding errors too (an I64 beyond int32), which come after the header.
+    const i64 = file({ n: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, [0, 0, 0, 0, 1, 0, 0, 0]);
+    expectError(
+      () => readSafetensors(i64, { source }),
+      'OUT_OF_RANGE',
+      /^safetensors: runs\/a\/weights\.safetensors: tensor "n" \(I64\) holds 4294967296/,
+      'n',
+    );
   });
 });
 

@@ -1,14 +1,18 @@
 import {
+  DEFAULT_MAX_ENTRIES,
+  DEFAULT_MAX_HEADER_BYTES,
   DTYPE_SIZE,
   DTYPES,
   describe,
   isDtype,
   MAX_HEADER_BYTES,
   METADATA_KEY,
+  type ReadSafetensorsOptions,
   SafetensorsError,
   type SafetensorsHeader,
   type SafetensorsTensorInfo,
   setOwn,
+  withSource,
 } from './format.ts';
 import { HeaderJson, MAX_SKIPPED } from './json.ts';
 
@@ -25,14 +29,65 @@ const MAX_RANK = 64;
 /**
  * Reads and validates the header: every entry, every offset, and that the data section is covered exactly once.
  * Needs the whole file (offsets are checked against its length). Allocates nothing beyond the header's text and
- * what it describes.
+ * what it describes. A header longer than `options.maxHeaderBytes` (default 8 MB) is refused unread, one with
+ * more than `options.maxEntries` (default 100,000) at the first entry too many.
  */
-export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
-  return parseSafetensors(bytes).header;
+export function readSafetensorsHeader(
+  bytes: Uint8Array,
+  options: ReadSafetensorsOptions = {},
+): SafetensorsHeader {
+  return parseSafetensors(bytes, options).header;
 }
 
 /** The validated header, and where the data section starts in `bytes`. */
-export function parseSafetensors(bytes: Uint8Array): { header: SafetensorsHeader; dataStart: number } {
+export function parseSafetensors(
+  bytes: Uint8Array,
+  options: ReadSafetensorsOptions = {},
+): { header: SafetensorsHeader; dataStart: number } {
+  const { maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES, maxEntries = DEFAULT_MAX_ENTRIES, source } = options;
+  if (!Number.isInteger(maxHeaderBytes) || maxHeaderBytes < 0 || maxHeaderBytes > MAX_HEADER_BYTES) {
+    throw new SafetensorsError(
+      'INVALID_ARGUMENT',
+      `safetensors: options.maxHeaderBytes is ${describe(maxHeaderBytes)}; it must be a whole number of bytes ` +
+        `from 0 to ${MAX_HEADER_BYTES}, the format's limit`,
+    );
+  }
+  if (!(Number.isInteger(maxEntries) || maxEntries === Number.POSITIVE_INFINITY) || maxEntries < 0) {
+    throw new SafetensorsError(
+      'INVALID_ARGUMENT',
+      `safetensors: options.maxEntries is ${describe(maxEntries)}; it must be a whole number from 0, or Infinity`,
+    );
+  }
+  try {
+    return parse(bytes, maxHeaderBytes, new EntryCount(maxEntries));
+  } catch (error) {
+    throw withSource(error, source);
+  }
+}
+
+/** Counts the header's entries, tensors and metadata pairs, against `maxEntries`. */
+class EntryCount {
+  private count = 0;
+
+  constructor(private readonly max: number) {}
+
+  add(): void {
+    if (++this.count <= this.max) return;
+    throw new SafetensorsError(
+      'HEADER_TOO_LARGE',
+      `safetensors: the header holds more than ${this.max} entries (tensors and metadata pairs), over the limit ` +
+        `of ${this.max} (maxEntries${this.max === DEFAULT_MAX_ENTRIES ? ', the default' : ''}), which keeps ` +
+        'reading any header under a second and 100 MB; real checkpoints have far fewer. If you trust this file, ' +
+        'read it with a higher maxEntries',
+    );
+  }
+}
+
+function parse(
+  bytes: Uint8Array,
+  maxHeaderBytes: number,
+  entries: EntryCount,
+): { header: SafetensorsHeader; dataStart: number } {
   if (bytes.length < 8) {
     throw new SafetensorsError(
       'TRUNCATED',
@@ -52,6 +107,15 @@ export function parseSafetensors(bytes: Uint8Array): { header: SafetensorsHeader
         'this is not a safetensors file, or its first 8 bytes are damaged',
     );
   }
+  if (headerLength > maxHeaderBytes) {
+    throw new SafetensorsError(
+      'HEADER_TOO_LARGE',
+      `safetensors: the header is ${headerLength} bytes, over the limit of ${maxHeaderBytes} (maxHeaderBytes` +
+        `${maxHeaderBytes === DEFAULT_MAX_HEADER_BYTES ? ', the default' : ''}), which keeps reading any header ` +
+        'under a second and 100 MB; real checkpoints have far shorter ones. If you trust this file, read it ' +
+        `with { maxHeaderBytes: ${headerLength} }`,
+    );
+  }
   const dataStart = 8 + headerLength;
   if (dataStart > bytes.length) {
     throw new SafetensorsError(
@@ -62,21 +126,25 @@ export function parseSafetensors(bytes: Uint8Array): { header: SafetensorsHeader
   }
   const dataLength = bytes.length - dataStart;
   const tensors: Record<string, SafetensorsTensorInfo> = {};
-  // Names and entries in header order, for the coverage check (an object's key order puts integer-like names first).
+  // Names and infos in header order, for the coverage check (an object's key order puts integer-like names first).
   const names: string[] = [];
-  const entries: SafetensorsTensorInfo[] = [];
-  const metadata = readHeader(bytes.subarray(8, dataStart), dataLength, tensors, names, entries);
-  checkCoverage(names, entries, dataLength);
+  const infos: SafetensorsTensorInfo[] = [];
+  const metadata = readHeader(bytes.subarray(8, dataStart), dataLength, entries, tensors, names, infos);
+  checkCoverage(names, infos, dataLength);
   return { header: { tensors, metadata }, dataStart };
 }
 
-/** Reads the top-level object into `tensors`, `names` and `entries` (each entry checked as it ends) and returns the metadata. */
+/**
+ * Reads the top-level object into `tensors`, and `names` and `infos` in header order (each entry checked as it
+ * ends); returns the metadata.
+ */
 function readHeader(
   headerBytes: Uint8Array,
   dataLength: number,
+  count: EntryCount,
   tensors: Record<string, SafetensorsTensorInfo>,
   names: string[],
-  entries: SafetensorsTensorInfo[],
+  infos: SafetensorsTensorInfo[],
 ): Record<string, string> {
   if (headerBytes[0] !== OPEN_BRACE) {
     const start = new TextDecoder('utf-8', { ignoreBOM: true }).decode(headerBytes.subarray(0, 8));
@@ -93,13 +161,14 @@ function readHeader(
       const key = json.key();
       if (key === METADATA_KEY) {
         if (metadata !== undefined) throw duplicate('tensor', key, key);
-        metadata = readMetadata(json);
+        metadata = readMetadata(json, count);
       } else {
         if (Object.hasOwn(tensors, key)) throw duplicate('tensor', key, key);
+        count.add();
         const info = readEntry(json, key, dataLength);
         setOwn(tensors, key, info);
         names.push(key);
-        entries.push(info);
+        infos.push(info);
       }
     } while (json.nextMember());
   }
@@ -115,7 +184,7 @@ function duplicate(kind: 'tensor' | 'field', name: string, key?: string): Safete
   );
 }
 
-function readMetadata(json: HeaderJson): Record<string, string> {
+function readMetadata(json: HeaderJson, count: EntryCount): Record<string, string> {
   // Writers that have no metadata may write null (the reference Rust type is an Option).
   if (json.null()) return {};
   if (json.peek() !== 'object') {
@@ -130,6 +199,7 @@ function readMetadata(json: HeaderJson): Record<string, string> {
     do {
       const name = json.key();
       if (Object.hasOwn(metadata, name)) throw duplicate('field', name);
+      count.add();
       if (json.peek() !== 'string') {
         const start = json.skip(3);
         throw new SafetensorsError(

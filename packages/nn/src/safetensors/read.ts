@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { halfToFloat } from './float16.ts';
-import { DTYPE_SIZE, describe, SafetensorsError, type SafetensorsTensorInfo, setOwn } from './format.ts';
+import {
+  DTYPE_SIZE,
+  describe,
+  type ReadSafetensorsOptions,
+  SafetensorsError,
+  type SafetensorsTensorInfo,
+  setOwn,
+  withSource,
+} from './format.ts';
 import { parseSafetensors } from './header.ts';
 
 /**
@@ -8,18 +16,25 @@ import { parseSafetensors } from './header.ts';
  * int32 is an error); BOOL as bool. The whole file is validated before any tensor is made, and the tensors own
  * copies of their data (the input may be reused). The caller disposes the tensors. Throws {@link SafetensorsError}.
  */
-export function readSafetensors(bytes: Uint8Array): Record<string, tf.Tensor> {
-  const { header, dataStart } = parseSafetensors(bytes);
-  // tidy disposes the tensors already made if a later one fails (an I64 out of range).
-  return tf.tidy(() => {
-    const result: Record<string, tf.Tensor> = {};
-    for (const [key, info] of Object.entries(header.tensors)) {
-      const [begin, end] = info.dataOffsets;
-      const data = bytes.subarray(dataStart + begin, dataStart + end);
-      setOwn(result, key, decode(key, info, data));
-    }
-    return result;
-  });
+export function readSafetensors(
+  bytes: Uint8Array,
+  options: ReadSafetensorsOptions = {},
+): Record<string, tf.Tensor> {
+  const { header, dataStart } = parseSafetensors(bytes, options);
+  try {
+    // tidy disposes the tensors already made if a later one fails (an I64 out of range).
+    return tf.tidy(() => {
+      const result: Record<string, tf.Tensor> = {};
+      for (const [key, info] of Object.entries(header.tensors)) {
+        const [begin, end] = info.dataOffsets;
+        const data = bytes.subarray(dataStart + begin, dataStart + end);
+        setOwn(result, key, decode(key, info, data));
+      }
+      return result;
+    });
+  } catch (error) {
+    throw withSource(error, options.source);
+  }
 }
 
 function decode(key: string, { dtype, shape }: SafetensorsTensorInfo, data: Uint8Array): tf.Tensor {
