@@ -288,12 +288,56 @@ void pack_flipped_filter(const float *w, int kh, int kw, int c_in, int c_out, fl
   }
 }
 
+// B = wᵀ [rows × cols] for row-major w [cols × rows], packed as conv_direct's right-hand side: the filter of a
+// strided convolution's input gradient seen as a 1×1 convolution of dy (rows = c_out, cols = kh·kw·c_in). Items
+// are panels of 8 columns.
+EXPORT(pack_transposed)
+void pack_transposed(const float *w, int rows, int cols, float *bp, int begin, int end) {
+  for (int j = begin; j < end; j++) {
+    int lo = max(0, min(4, cols - j * PANEL)), hi = max(0, min(4, cols - j * PANEL - 4));
+    const float *src = w + j * PANEL * rows;
+    float *dst = bp + j * rows * PANEL;
+    for (int o = 0; o < rows; o++, dst += PANEL) {
+      wasm_v128_store(dst, gather_first(src + o, rows, lo));
+      wasm_v128_store(dst + 4, gather_first(src + 4 * rows + o, rows, hi));
+    }
+  }
+}
+
+// dx [n, h, w, c] = Σ cols[(image, i, j)][(a, b, ·)] added at dx[image][i·sh + a − pad_top][j·sw + b − pad_left]:
+// the strided input gradient's columns put back. Items are images (their pixels are written by them only).
+EXPORT(col2im)
+void col2im(const float *cols, int h, int w, int c, int oh, int ow, int kh, int kw, int stride_h, int stride_w,
+            int pad_top, int pad_left, float *dx, int begin, int end) {
+  for (int image = begin; image < end; image++) {
+    float *out = dx + image * h * w * c;
+    for (int q = 0; q < h * w * c; q += 4) store_first(out + q, SPLAT(0), min(4, h * w * c - q));
+    const float *in = cols + image * oh * ow * kh * kw * c;
+    for (int i = 0; i < oh; i++) {
+      for (int j = 0; j < ow; j++) {
+        for (int a = 0; a < kh; a++) {
+          int y = i * stride_h + a - pad_top;
+          for (int b = 0; b < kw; b++, in += c) {
+            int x = j * stride_w + b - pad_left;
+            if (y < 0 || y >= h || x < 0 || x >= w) continue;
+            float *to = out + (y * w + x) * c;
+            for (int ch = 0; ch < c; ch += 4) {
+              int n = min(4, c - ch);
+              store_first(to + ch, ADD(load_first(to + ch, n), load_first(in + ch, n)), n);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Filter gradient of a direct convolution: dW[r][o] = Σ_p x[at(p) + off(r)] · dy[p][o], for r = (a, b, c) over
 // kh·kw·c_in and p over output pixels, a GEMM whose reduction runs over every output pixel. x is read channel-major
 // (xt [c_in][n·hp·wp], from channels_first) so that each row r is a stream along the image rows (pixels of NHWC
 // x lie c_in floats apart, a power of two in most networks, which maps them to a few L1 sets), and dy is packed in
-// panels (pack_panels on dy as [pixels × c_out]). The reduction is cut into blocks of output rows; each work item
+// panels (pack_panels on dy as [pixels × c_out]). The reduction is cut into blocks of output pixels; each work item
 // sums one block for 64 rows and 64 columns of dW into its own slice of `partial` [pixel block][k][c_out], which
 // sum_partials then adds up: the same sums in the same order on any number of threads. Items are (pixel block,
 // row block, panel group).
@@ -331,38 +375,29 @@ INLINE int tap_offset(int r, int kw, int c_in, int wp, int plane) {
   return c * plane + a * wp + b;
 }
 
-// The 4×8 sums of rows with offsets o0..o3 and one panel over output rows [row0, row1), added to c (or written).
-// Pixels go in one loop (output rows are as short as 3 pixels in deep layers), the row's offset updated as it ends.
-INLINE void filter_grad_4x8(const float *xt, int hp, int wp, int stride_h, int stride_w, const float *dyp, int oh,
-                            int ow, int row0, int row1, int o0, int o1, int o2, int o3, int rows, float *c,
-                            int ldc, int cols, int accumulate) {
+// The 4×8 sums of rows with offsets o0..o3 and one panel over pixels [p0, p1), added to c (or written); `at`
+// holds each output pixel's offset in xt (output rows are as short as 3 pixels in deep layers, so a table beats
+// tracking rows in the loop).
+INLINE void filter_grad_4x8(const float *xt, const int *at, const float *dyp, int p0, int p1, int o0, int o1, int o2,
+                            int o3, int rows, float *c, int ldc, int cols, int accumulate) {
   f4 c00 = SPLAT(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  const float *b = dyp + row0 * ow * PANEL;
-  int image = row0 / oh, i = row0 - image * oh, q = 0;
-  int at = (image * hp + i * stride_h) * wp;
-  for (int p = (row1 - row0) * ow; p > 0; p--, b += PANEL) {
+  const float *x0 = xt + o0, *x1 = xt + o1, *x2 = xt + o2, *x3 = xt + o3;
+  const float *b = dyp + p0 * PANEL;
+  for (int p = p0; p < p1; p++, b += PANEL) {
     f4 b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4), v;
-    v = wasm_v128_load32_splat(xt + o0 + at);
+    int q = at[p];
+    v = wasm_v128_load32_splat(x0 + q);
     c00 = MADD(v, b0, c00);
     c01 = MADD(v, b1, c01);
-    v = wasm_v128_load32_splat(xt + o1 + at);
+    v = wasm_v128_load32_splat(x1 + q);
     c10 = MADD(v, b0, c10);
     c11 = MADD(v, b1, c11);
-    v = wasm_v128_load32_splat(xt + o2 + at);
+    v = wasm_v128_load32_splat(x2 + q);
     c20 = MADD(v, b0, c20);
     c21 = MADD(v, b1, c21);
-    v = wasm_v128_load32_splat(xt + o3 + at);
+    v = wasm_v128_load32_splat(x3 + q);
     c30 = MADD(v, b0, c30);
     c31 = MADD(v, b1, c31);
-    at += stride_w;
-    if (++q == ow) {
-      q = 0;
-      if (++i == oh) {
-        i = 0;
-        image++;
-      }
-      at = (image * hp + i * stride_h) * wp;
-    }
   }
   write_row(c, c00, c01, cols, accumulate);
   if (rows > 1) write_row(c + ldc, c10, c11, cols, accumulate);
@@ -370,34 +405,42 @@ INLINE void filter_grad_4x8(const float *xt, int hp, int wp, int stride_h, int s
   if (rows > 3) write_row(c + 3 * ldc, c30, c31, cols, accumulate);
 }
 
+// at[p] = offset in xt [c_in][n·hp·wp] of output pixel p's top-left tap; items are output rows (image, i).
+EXPORT(pixel_offsets)
+void pixel_offsets(int hp, int wp, int oh, int ow, int stride_h, int stride_w, int *at, int begin, int end) {
+  for (int row = begin; row < end; row++) {
+    int image = row / oh, i = row - image * oh;
+    int base = (image * hp + i * stride_h) * wp;
+    for (int q = 0; q < ow; q++) at[row * ow + q] = base + q * stride_w;
+  }
+}
+
 enum { SUB_BLOCK_PIXELS = 256 }; // pixels of a panel of dy (8 KiB) that stay in L1 while every row of a block passes
 
 EXPORT(conv_filter_grad)
-void conv_filter_grad(const float *xt, int hp, int wp, int c_in, int kh, int kw, int stride_h, int stride_w,
-                      const float *dyp, int oh, int ow, int c_out, int rows_total, int rows_per_block,
-                      float *partial, int begin, int end) {
-  int k = kh * kw * c_in, plane = rows_total / oh * hp * wp, pixels = rows_total * ow;
+void conv_filter_grad(const float *xt, int plane, const int *at, int wp, int c_in, int kh, int kw, const float *dyp,
+                      int pixels, int c_out, int pixels_per_block, float *partial, int begin, int end) {
+  int k = kh * kw * c_in;
   int row_blocks = blocks(k, M_BLOCK), groups = blocks(panels(c_out), PANEL_GROUP);
-  int sub_rows = max(1, SUB_BLOCK_PIXELS / ow); // output rows (image, i) per sub-block
   for (int item = begin; item < end; item++) {
     int pixel_block = item / (row_blocks * groups), rest = item - pixel_block * row_blocks * groups;
     int row_block = rest / groups, group = rest - row_block * groups;
-    int first = pixel_block * rows_per_block, last = min(rows_total, first + rows_per_block);
+    int first = pixel_block * pixels_per_block, last = min(pixels, first + pixels_per_block);
     float *out = partial + pixel_block * k * c_out;
     int r1 = min(k, (row_block + 1) * M_BLOCK), j1 = min(panels(c_out), (group + 1) * PANEL_GROUP);
     for (int j = group * PANEL_GROUP; j < j1; j++) {
       int cols = min(PANEL, c_out - j * PANEL);
       const float *panel = dyp + j * pixels * PANEL;
-      for (int row0 = first; row0 < last; row0 += sub_rows) {
-        int row1 = min(last, row0 + sub_rows);
+      for (int p0 = first; p0 < last; p0 += SUB_BLOCK_PIXELS) {
+        int p1 = min(last, p0 + SUB_BLOCK_PIXELS);
         for (int r = row_block * M_BLOCK; r < r1; r += 4) {
           int rows = min(4, r1 - r);
           // Rows past the block's end read row r's offsets again and are not written.
           int o0 = tap_offset(r, kw, c_in, wp, plane), o1 = tap_offset(r + min(1, rows - 1), kw, c_in, wp, plane);
           int o2 = tap_offset(r + min(2, rows - 1), kw, c_in, wp, plane);
           int o3 = tap_offset(r + min(3, rows - 1), kw, c_in, wp, plane);
-          filter_grad_4x8(xt, hp, wp, stride_h, stride_w, panel, oh, ow, row0, row1, o0, o1, o2, o3, rows,
-                          out + r * c_out + j * PANEL, c_out, cols, row0 > first);
+          filter_grad_4x8(xt, at, panel, p0, p1, o0, o1, o2, o3, rows, out + r * c_out + j * PANEL, c_out, cols,
+                          p0 > first);
         }
       }
     }

@@ -190,17 +190,10 @@ function colsByShiftedPlanes(cols: Float32Array, xT: Float32Array, info: tf.back
 
 const MAX_COLS = 2 ** 24; // floats of colsᵀ (64 MiB)
 
-/** The filter gradient's GEMM: kh·kw·Cin rows, a reduction over N·OH·OW output pixels. */
-function gemmShape(info: tf.backend_util.Conv2DInfo): { rows: number; reduction: number } {
-  return {
-    rows: info.filterHeight * info.filterWidth * info.inChannels,
-    reduction: info.batchSize * info.outHeight * info.outWidth,
-  };
-}
-
+/** Whether the im2col GEMM's colsᵀ [kh·kw·Cin, N·OH·OW] fits 64 MiB. */
 function colsFit(info: tf.backend_util.Conv2DInfo): boolean {
-  const { rows, reduction } = gemmShape(info);
-  return rows * reduction <= MAX_COLS;
+  const rows = info.filterHeight * info.filterWidth * info.inChannels;
+  return rows * info.batchSize * info.outHeight * info.outWidth <= MAX_COLS;
 }
 
 export type FilterGradientFormulation = 'auto' | 'winograd' | 'direct' | 'im2col' | 'dilated';
@@ -217,17 +210,9 @@ export function setFilterGradientFormulation(next: FilterGradientFormulation): F
   return previous;
 }
 
-/**
- * Measured per shape on the seed ResNet's layers (see the README): Winograd F(4×4, 3×3) for 3×3 stride 1; our
- * direct GEMM where its reduction (N·OH·OW) is at least 4× its rows (kh·kw·Cin: the stem, the 1×1 shortcuts of
- * block3 and block4, block3's 3×3/2); else the im2col GEMM on XNNPACK while colsᵀ fits 64 MiB (block4's and
- * block5's 3×3/2, block5's 1×1/2), else the dilated convolution.
- */
+/** Measured per shape (see the README): Winograd F(4×4, 3×3) for 3×3 stride 1, else our direct GEMM. */
 function autoFormulation(info: tf.backend_util.Conv2DInfo): Exclude<FilterGradientFormulation, 'auto'> {
-  if (isWinogradShape(info)) return 'winograd';
-  const { rows, reduction } = gemmShape(info);
-  if (reduction >= 4 * rows) return 'direct';
-  return colsFit(info) ? 'im2col' : 'dilated';
+  return isWinogradShape(info) ? 'winograd' : 'direct';
 }
 
 export function conv2dBackpropFilter(args: {
@@ -244,7 +229,7 @@ export function conv2dBackpropFilter(args: {
   if (kernels && chosen === 'winograd' && isWinogradShape(info))
     return winogradFilterGrad(kernels, backend, x, dy, info);
   if (kernels) return directFilterGrad(kernels, backend, x, dy, info);
-  // Where our WebAssembly cannot run, 'winograd' and 'direct' fall back as 'auto' would without it.
+  // Where our WebAssembly cannot run: the im2col GEMM on XNNPACK while colsᵀ fits, else the dilated convolution.
   const gemm = chosen === 'im2col' || (chosen !== 'dilated' && colsFit(info));
   return gemm ? im2colGemm(backend, x, dy, info) : dilatedConv(backend, x, dy, info);
 }

@@ -155,8 +155,8 @@ export type InputGradientMethod = 'auto' | 'winograd' | 'direct' | 'xnnpack';
 let method: InputGradientMethod = 'auto';
 
 /**
- * Forces one method for the input gradient of stride-1 convolutions (tests, measurements); returns the previous.
- * 'winograd' applies to 3×3 filters (others go direct); strided convolutions always take the XNNPACK GEMM.
+ * Forces one method for the input gradient (tests, measurements); returns the previous. 'winograd' applies to 3×3
+ * stride-1 filters (others go direct); 'winograd' and 'direct' need our WebAssembly.
  */
 export function setInputGradientMethod(next: InputGradientMethod): InputGradientMethod {
   const previous = method;
@@ -178,11 +178,13 @@ export function conv2dBackpropInput(args: {
   const dy = inputs.dy as tf.TensorInfo;
   const filter = inputs.filter as tf.TensorInfo;
   const info = forwardConvInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape, attrs);
-  const stride1 = info.strideHeight === 1 && info.strideWidth === 1;
   const chosen = method === 'auto' ? autoMethod(info) : method;
-  const kernels = chosen !== 'xnnpack' && stride1 ? kernelsFor(backend) : undefined;
+  const kernels = chosen !== 'xnnpack' ? kernelsFor(backend) : undefined;
   if (kernels && chosen === 'winograd' && isWinogradShape(info))
     return winogradInputGrad(kernels, backend, dy, filter, info);
   if (kernels) return directInputGrad(kernels, backend, dy, filter, info);
-  return stride1 ? flippedConv(backend, dy, filter, info) : gemmCol2im(backend, dy, filter, info);
+  // Where our WebAssembly cannot run: XNNPACK.
+  return info.strideHeight === 1 && info.strideWidth === 1
+    ? flippedConv(backend, dy, filter, info)
+    : gemmCol2im(backend, dy, filter, info);
 }

@@ -126,10 +126,69 @@ export function directConv2d(
 }
 
 /**
- * dx of a stride-1 convolution: dx[u] = Σ_a dy[u + pad − a] · w[a], the convolution of dy padded by k − 1 − pad
- * with the filter flipped and its channels swapped.
+ * dx. Stride 1: dx[u] = Σ_a dy[u + pad − a] · w[a], the convolution of dy padded by k − 1 − pad with the filter
+ * flipped and its channels swapped. Strided: the columns dy · Wᵀ (the forward's multiply-adds, as a 1×1
+ * convolution of dy), then added back into place (col2im, split by image).
  */
 export function directInputGrad(
+  kernels: Kernels,
+  backend: WasmBackend,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  return info.strideHeight === 1 && info.strideWidth === 1
+    ? flippedConvolution(kernels, backend, dy, filter, info)
+    : columnsBack(kernels, backend, dy, filter, info);
+}
+
+function columnsBack(
+  kernels: Kernels,
+  backend: WasmBackend,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, padInfo } = info;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout } = info;
+  const { outHeight: oh, outWidth: ow } = info;
+  const k = kh * kw * cin;
+  const packed = backend.makeOutput([panels(k) * PANEL * cout], 'float32');
+  kernels.run('pack_transposed', [address(backend, filter), cout, k, address(backend, packed)], panels(k));
+  const cols = convolve(kernels, backend, { xp: dy, hp: oh, wp: ow, temps: [] }, packed, {
+    kh: 1,
+    kw: 1,
+    sh: 1,
+    sw: 1,
+    cin: cout,
+    cout: k,
+    outShape: [n, oh, ow, k],
+  });
+  const dx = backend.makeOutput([n, h, w, cin], 'float32');
+  kernels.run(
+    'col2im',
+    [
+      address(backend, cols),
+      h,
+      w,
+      cin,
+      oh,
+      ow,
+      kh,
+      kw,
+      sh,
+      sw,
+      padInfo.top,
+      padInfo.left,
+      address(backend, dx),
+    ],
+    n,
+  );
+  disposeAll(backend, [cols]);
+  return dx;
+}
+
+function flippedConvolution(
   kernels: Kernels,
   backend: WasmBackend,
   dy: tf.TensorInfo,
@@ -196,28 +255,26 @@ export function directFilterGrad(
   const pixels = n * oh * ow;
   const dyp = backend.makeOutput([panels(cout) * PANEL * pixels], 'float32');
   kernels.run('pack_panels', [address(backend, dy), pixels, cout, cout, address(backend, dyp)], panels(cout));
+  const at = backend.makeOutput([pixels], 'int32');
+  kernels.run('pixel_offsets', [input.hp, input.wp, oh, ow, sh, sw, address(backend, at)], n * oh);
   const k = kh * kw * cin;
-  const rowsPerBlock = Math.max(1, Math.round(BLOCK_PIXELS / ow));
-  const pixelBlocks = Math.ceil((n * oh) / rowsPerBlock);
+  const pixelBlocks = Math.ceil(pixels / BLOCK_PIXELS);
   const dw = backend.makeOutput([kh, kw, cin, cout], 'float32');
   const partial = pixelBlocks > 1 ? backend.makeOutput([pixelBlocks * k * cout], 'float32') : dw;
   kernels.run(
     'conv_filter_grad',
     [
       address(backend, xt),
-      input.hp,
+      inputPixels,
+      address(backend, at),
       input.wp,
       cin,
       kh,
       kw,
-      sh,
-      sw,
       address(backend, dyp),
-      oh,
-      ow,
+      pixels,
       cout,
-      n * oh,
-      rowsPerBlock,
+      BLOCK_PIXELS,
       address(backend, partial),
     ],
     pixelBlocks * Math.ceil(k / M_BLOCK) * Math.ceil(panels(cout) / PANEL_GROUP),
@@ -230,6 +287,6 @@ export function directFilterGrad(
     );
     disposeAll(backend, [partial]);
   }
-  disposeAll(backend, [...input.temps, xt, dyp]);
+  disposeAll(backend, [...input.temps, xt, dyp, at]);
   return dw;
 }
