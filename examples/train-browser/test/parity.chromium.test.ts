@@ -74,6 +74,17 @@ describe.skipIf(skip)(
       await page.close();
     });
 
+    it('auto passes over the software WebGPU adapter, saying so, and takes threaded wasm', async () => {
+      const { page, lines } = await replay('/parity.html?backend=auto', 100_000);
+      expect(lines).toContainEqual(expect.stringMatching(/^backend: wasm — CPU \(WebAssembly, XNNPACK, /));
+      expect(lines).toContainEqual(
+        expect.stringMatching(
+          /^ {2}passed over webgpu: the only WebGPU adapter is a software one \(.*swiftshader.*\)$/i,
+        ),
+      );
+      await page.close();
+    });
+
     // SwiftShader compiles and runs every WGSL pipeline on the CPU: 104 s here on a busy 2-core machine (load ~29).
     it('on webgpu (SwiftShader: a software adapter, taken because webgpu is asked for by name)', {
       timeout: 300_000,
