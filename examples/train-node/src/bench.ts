@@ -29,7 +29,7 @@ interface Measured extends BenchResult {
 
 function report(r: Measured): void {
   console.log(
-    `  ${r.backend}: ${fmt(r.imagesPerSecond)} img/s (median ${fmt(r.stepMs)} ms/step, ${fmt(r.fastestMs)}–${fmt(r.slowestMs)}) on ${r.device}, Node ${r.node}${r.kernels ? `, kernels ${r.kernels}` : ''}`,
+    `  ${r.backend}: ${fmt(r.imagesPerSecond)} img/s (median ${fmt(r.stepMs)} ms/step, ${fmt(r.fastestMs)}–${fmt(r.slowestMs)}; ${fmt(r.cpuMs)} CPU ms/step) on ${r.device}, Node ${r.node}${r.kernels ? `, kernels ${r.kernels}` : ''}`,
   );
 }
 
@@ -171,16 +171,20 @@ async function measureReplicas(replicas: number, o: Options): Promise<Measured> 
     for (const w of workers) w.postMessage(memory);
     await Promise.all(shared);
     const times: number[] = [];
+    let cpuBefore = process.cpuUsage();
     for (let i = 0; i <= o.steps; i++) {
+      if (i === 1) cpuBefore = process.cpuUsage(); // step 0 warms up
       const start = performance.now();
       const done = workers.map(next);
       for (const w of workers) w.postMessage(1);
       await Promise.all(done);
       if (i > 0) times.push(performance.now() - start); // step 0 warms up
     }
+    const cpu = process.cpuUsage(cpuBefore);
     const stepMs = median(times);
     return {
       backend: 'wasm',
+      cpuMs: (cpu.user + cpu.system) / 1000 / o.steps,
       device: `CPU (WebAssembly, XNNPACK, ${replicas} data-parallel replicas of 1 thread)`,
       imagesPerSecond: (o.batch * 1000) / stepMs,
       stepMs,
@@ -289,21 +293,21 @@ async function main(): Promise<void> {
     base ? `${(imagesPerSecond / base.imagesPerSecond).toFixed(2)}×` : '–';
   console.log('');
   console.log(
-    `| system | device | Node | img/s | ms/step | RSS MiB | vs PyTorch CPU, same threads | vs PyTorch CPU (${cores} threads) |`,
+    `| system | device | Node | img/s | ms/step | CPU ms/step | RSS MiB | vs PyTorch CPU, same threads | vs PyTorch CPU (${cores} threads) |`,
   );
-  console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
     console.log(
-      `| skipnet ${r.backend} | ${r.device}${r.kernels ? `, kernels ${r.kernels}` : ''} | ${r.node} | ${fmt(r.imagesPerSecond)} | ${fmt(r.stepMs)} | ${fmt(r.rssMiB)} | ${ratio(r.imagesPerSecond, torchOn(r.threads))} | ${ratio(r.imagesPerSecond, best)} |`,
+      `| skipnet ${r.backend} | ${r.device}${r.kernels ? `, kernels ${r.kernels}` : ''} | ${r.node} | ${fmt(r.imagesPerSecond)} | ${fmt(r.stepMs)} | ${fmt(r.cpuMs)} | ${fmt(r.rssMiB)} | ${ratio(r.imagesPerSecond, torchOn(r.threads))} | ${ratio(r.imagesPerSecond, best)} |`,
     );
   }
   for (const { threads, result } of torch) {
     if (typeof result === 'string') {
-      console.log(`| PyTorch CPU | ${threads} threads | | not measured: ${result} | | | | |`);
+      console.log(`| PyTorch CPU | ${threads} threads | | not measured: ${result} | | | | | |`);
       continue;
     }
     console.log(
-      `| PyTorch ${result.version} | CPU, ${threads} thread${threads > 1 ? 's' : ''} | | ${fmt(result.imagesPerSecond)} | ${fmt((o.batch * 1000) / result.imagesPerSecond)} | | | ${ratio(result.imagesPerSecond, best)} |`,
+      `| PyTorch ${result.version} | CPU, ${threads} thread${threads > 1 ? 's' : ''} | | ${fmt(result.imagesPerSecond)} | ${fmt((o.batch * 1000) / result.imagesPerSecond)} | | | | ${ratio(result.imagesPerSecond, best)} |`,
     );
   }
   console.log('');

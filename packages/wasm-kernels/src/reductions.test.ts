@@ -15,25 +15,28 @@ describe('Tile, Sum and Mean on wasm match cpu', () => {
     await tf.setBackend('wasm');
   });
 
-  it('Tile, block repetition and the general case (property)', async () => {
+  it('Tile of float32, int32 and bool, block repetition and the general case (property)', async () => {
     const cases = shapes.chain((shape) =>
       fc.record({
         shape: fc.constant(shape),
         reps: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: shape.length, maxLength: shape.length }),
-        leadingOnes: fc.integer({ min: 0, max: shape.length - 1 }),
+        leadingOnes: fc.integer({ min: 0, max: shape.length }),
+        dtype: fc.constantFrom<'float32' | 'int32' | 'bool'>('float32', 'int32', 'bool'),
       }),
     );
     await fc.assert(
-      fc.asyncProperty(cases, async ({ shape, reps, leadingOnes }) => {
-        // Ones in front make the block-repetition case (BatchNorm's) frequent.
+      fc.asyncProperty(cases, async ({ shape, reps, leadingOnes, dtype }) => {
+        // Ones in front make the block-repetition case (BatchNorm's; a scalar's, for tf.where) frequent.
         const xShape = shape.map((d, i) => (i < leadingOnes ? 1 : d));
-        const x = randomValues(tf.util.sizeFromShape(xShape), 7);
+        const x = Array.from(randomValues(tf.util.sizeFromShape(xShape), 7), (v) =>
+          dtype === 'float32' ? v : Math.round(3 * v),
+        );
         const { cpu, wasm, leaked } = await onCpuAndWasm(() =>
-          tf.tidy(() => Array.from(tf.tile(tf.tensor(x, xShape), reps).dataSync())),
+          tf.tidy(() => Array.from(tf.tile(tf.tensor(x, xShape, dtype), reps).dataSync())),
         );
         return leaked === 0 && relativeError(wasm, cpu) === 0;
       }),
-      { numRuns: 60 },
+      { numRuns: 80 },
     );
   });
 

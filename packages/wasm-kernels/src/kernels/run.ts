@@ -8,6 +8,7 @@ export interface WasmBackend {
   disposeData(dataId: tf.DataId, force?: boolean): boolean;
   incRef(dataId: tf.DataId): void;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  /** A view of the tensor's data by dtype: float32 Float32Array, int32 Int32Array, bool Uint8Array. */
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
 }
 

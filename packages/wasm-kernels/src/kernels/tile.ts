@@ -3,8 +3,10 @@ import { runStockKernel, type WasmBackend } from './run.ts';
 
 /**
  * Tiling that repeats the whole tensor as a block (a per-channel vector broadcast over N, H, W, as
- * tfjs-core's BatchNorm gradient does) is a memory copy: write the block once, then double the
- * written prefix with copyWithin. tfjs-backend-wasm computes every element's source index instead.
+ * tfjs-core's BatchNorm gradient does; a scalar broadcast to a tensor, as `tf.where` with a scalar
+ * condition does) is a memory copy: write the block once, then double the written prefix with
+ * copyWithin. tfjs-backend-wasm computes every element's source index instead (~0.3 s for a bool
+ * scalar broadcast to a 3×3×512×512 filter).
  */
 export function tile(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -21,10 +23,10 @@ export function tile(args: {
   });
   const firstSpanned = x.shape.findIndex((d) => d > 1);
   const isBlock = firstSpanned === -1 || lastRepeated < firstSpanned;
-  if (x.dtype !== 'float32' || !isBlock) return runStockKernel(tf.Tile, args);
+  if (!['float32', 'int32', 'bool'].includes(x.dtype) || !isBlock) return runStockKernel(tf.Tile, args);
   const out = backend.makeOutput(
     x.shape.map((d, i) => d * (reps[i] ?? 1)),
-    'float32',
+    x.dtype,
   );
   const block = backend.typedArrayFromHeap(x);
   const result = backend.typedArrayFromHeap(out);
