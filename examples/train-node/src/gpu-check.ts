@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { init } from '@skipnet/nn';
 import { seedResNet } from '@skipnet/resnet';
-import { formatParity, replaySeedFixture, summarizeParity } from '@skipnet/resnet/parity';
+import { formatParity, replaySeedFixture, summarizeParity } from '@skipnet/test-support';
 import { SGD, trainStep } from '@skipnet/trainer';
 import { type FilterGradientMethod, registerWebGPUTrainingKernels, setupWebGPU } from '@skipnet/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
@@ -99,7 +99,12 @@ async function main(): Promise<number> {
 }
 
 async function parityRows(fixtureDir: string) {
-  return summarizeParity((await replaySeedFixture(fixtureDir, { widths: [8, 16, 32, 64] })).entries);
+  const model = seedResNet({ widths: [8, 16, 32, 64] });
+  try {
+    return summarizeParity((await replaySeedFixture(fixtureDir, model)).entries);
+  } finally {
+    model.dispose();
+  }
 }
 
 main().then(

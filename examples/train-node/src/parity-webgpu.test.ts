@@ -1,31 +1,29 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { formatParity, replaySeedFixture, summarizeParity } from '@skipnet/resnet/parity';
-import { setupWebGPU, type WebGPUInfo } from '@skipnet/webgpu';
+import { seedResNet } from '@skipnet/resnet';
+import {
+  fixturePath,
+  formatParity,
+  replaySeedFixture,
+  summarizeParity,
+  webgpuForTests,
+} from '@skipnet/test-support';
+import { setupWebGPU } from '@skipnet/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
 // On webgpu: a GPU where there is one, else Mesa's software adapter (CI installs it, see .ci/run). Only a
 // machine with neither skips, and says so; under CI=true that is a failure instead.
-const fixtures = resolve(import.meta.dirname, '../../../../shared/fixtures/seed-resnet-narrow');
-let info: WebGPUInfo | undefined;
-let reason = '';
-try {
-  info = await setupWebGPU({ allowSoftware: true });
-} catch (error) {
-  if (process.env['CI'] === 'true') throw error;
-  reason = (error as Error).message.split('\n')[0]!;
-}
+const { info, skipReason } = await webgpuForTests(setupWebGPU);
 
 describe.skipIf(!info)(
-  `the seed fixture replay on webgpu${info ? ` (${info.adapter})` : ` (skipped: ${reason})`}`,
+  `the seed fixture replay on webgpu${info ? ` (${info.adapter})` : ` (skipped: ${skipReason})`}`,
   () => {
     it('replays the narrow PyTorch fixture within its tolerances', async () => {
-      if (!existsSync(fixtures))
-        throw new Error(`PyTorch fixtures missing at ${fixtures} (../shared beside the repo)`);
       expect(await tf.setBackend('webgpu')).toBe(true);
       const before = tf.memory().numTensors;
-      const rows = summarizeParity((await replaySeedFixture(fixtures, { widths: [8, 16, 32, 64] })).entries);
+      const model = seedResNet({ widths: [8, 16, 32, 64] });
+      const report = await replaySeedFixture(fixturePath('seed-resnet-narrow'), model);
+      model.dispose();
+      const rows = summarizeParity(report.entries);
       console.log(formatParity(rows).join('\n'));
       expect(rows.map((r) => r.check)).toEqual([
         'logits (eval)',
@@ -37,7 +35,7 @@ describe.skipIf(!info)(
       ]);
       expect(rows.find((r) => r.check === 'gradients')?.tensors).toBe(60);
       expect(tf.memory().numTensors).toBe(before);
-      for (const row of rows) expect(row.maxRelativeError, row.check).toBeLessThanOrEqual(row.tolerance);
+      for (const row of rows) expect(row.ok, `${row.check}: ${row.maxRelativeError}`).toBe(true);
     });
   },
 );

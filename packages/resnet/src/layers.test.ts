@@ -2,13 +2,13 @@
 // against the ResNet Module and against PyTorch's numbers (shared/fixtures/seed-resnet-narrow, made by the seed's own
 // code: see shared/fixtures/README.md, whose tolerances these are).
 import '@tensorflow/tfjs-backend-wasm';
+import { readFixtureTensors } from '@skipnet/test-support';
 import { registerTrainingKernels } from '@skipnet/wasm-kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { failOnLeakedTensors } from '../../../vitest.leak-check.ts';
 import { type ResNetLayer, seedResNetLayer } from './layers.ts';
-import { readFixture } from './parity-helpers.ts';
 import { seedResNet, type Widths } from './resnet.ts';
 
 beforeAll(async () => {
@@ -103,8 +103,8 @@ describe('ResNetLayer', () => {
   });
 
   it('fit takes PyTorch’s SGD steps on the seed’s narrow fixture: loss, updates, running statistics', async () => {
-    const weights = readFixture('seed-resnet-narrow', 'weights.safetensors');
-    const io = readFixture('seed-resnet-narrow', 'io.safetensors');
+    const weights = readFixtureTensors('seed-resnet-narrow', 'weights.safetensors');
+    const io = readFixtureTensors('seed-resnet-narrow', 'io.safetensors');
     const model = tfl.sequential({
       layers: [seedResNetLayer({ widths: [8, 16, 32, 64], inputShape: [96, 96, 3] })],
     });
@@ -137,7 +137,7 @@ describe('ResNetLayer', () => {
       }
       // A parameter's update is -lr × its gradient: compare the updates, not the weights that dwarf them. The stem
       // conv's bias feeds a train-mode BatchNorm, so its true gradient is 0 and both are rounding noise: measure it
-      // against the update of the conv's weight (as @skipnet/resnet/parity does).
+      // against the update of the conv's weight (as the parity replay of packages/test-support does).
       const [ourUpdate, torchUpdate] = [tf.sub(ours, initial), tf.sub(torch, initial)];
       const scale =
         name === 'block1.0.bias'

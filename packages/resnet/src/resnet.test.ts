@@ -1,9 +1,9 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { readSafetensors, writeSafetensors } from '@skipnet/nn';
+import { readFixtureTensors } from '@skipnet/test-support';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { failOnLeakedTensors } from '../../../vitest.leak-check.ts';
-import { readFixture } from './parity-helpers.ts';
 import { cifarResNet, finalMapSize, seedResNet } from './resnet.ts';
 
 const NARROW = [8, 16, 32, 64] as [number, number, number, number];
@@ -15,7 +15,7 @@ failOnLeakedTensors(tf);
 
 describe('seedResNet', () => {
   it('has exactly the PyTorch state-dict keys and shapes of the seed (from the fixture)', () => {
-    const weights = readFixture('seed-resnet-narrow', 'weights.safetensors');
+    const weights = readFixtureTensors('seed-resnet-narrow', 'weights.safetensors');
     const model = seedResNet({ widths: NARROW });
     const state = model.stateDict();
     expect(Object.keys(state)).toEqual(Object.keys(weights));

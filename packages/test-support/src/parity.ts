@@ -1,12 +1,10 @@
 // Replays a PyTorch fixture of the seed ResNet (made by the seed's own model code, see shared/fixtures/README.md)
-// on the active tfjs backend, tensor by tensor, from the fixture's bytes: in Node (parity.node.ts reads the files)
-// and in a page (which fetches them).
-import { readSafetensors } from '@skipnet/nn';
+// on the active tfjs backend, tensor by tensor, from the fixture's bytes: in Node (fixtures.node.ts reads the
+// files) and in a page (which fetches them). It measures; the tolerances are tolerances.ts's, never its own.
 import * as tf from '@tensorflow/tfjs-core';
-import { seedResNet, type Widths } from './resnet.ts';
-
-/** The tolerances of shared/fixtures/README.md. */
-export const PARITY_TOLERANCES = { forward: 1e-4, gradient: 1e-3 } as const;
+import { relativeL2Error } from './metrics.ts';
+import { safetensorsToTensors } from './safetensors.ts';
+import { parityTolerance } from './tolerances.ts';
 
 export type ParityCheck =
   | 'logits (eval)'
@@ -20,8 +18,8 @@ export type ParityCheck =
 export interface ParityEntry {
   check: ParityCheck;
   name: string;
+  /** Relative L2 error against PyTorch's tensor (a gradient that is truly 0: against its weight's gradient). */
   error: number;
-  tolerance: number;
 }
 
 export interface ParityReport {
@@ -31,7 +29,7 @@ export interface ParityReport {
   stateKeys: string[];
 }
 
-/** The worst error of each kind of check. */
+/** The worst error of each kind of check, against the tolerance of tolerances.ts. */
 export interface ParityRow {
   check: ParityCheck;
   tensors: number;
@@ -51,20 +49,12 @@ async function norm(t: tf.Tensor): Promise<number> {
   return Math.sqrt(sum);
 }
 
-/** ‖a − b‖ / ‖b‖ (‖a − b‖ when b is all zeros), in float64. */
+/** {@link relativeL2Error} of two tensors of one shape. */
 async function relativeError(actual: tf.Tensor, expected: tf.Tensor): Promise<number> {
   if (actual.shape.join() !== expected.shape.join()) {
     throw new Error(`shape [${actual.shape}] where PyTorch has [${expected.shape}]`);
   }
-  const a = await values(actual);
-  const b = await values(expected);
-  let diff = 0;
-  let sum = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff += (a[i]! - b[i]!) ** 2;
-    sum += b[i]! ** 2;
-  }
-  return sum === 0 ? Math.sqrt(diff) : Math.sqrt(diff / sum);
+  return relativeL2Error(await values(actual), await values(expected));
 }
 
 /**
@@ -112,35 +102,48 @@ export interface SeedFixtureBytes {
   io: Uint8Array;
 }
 
+/**
+ * What the replay needs of a model: an @skipnet/nn `Module` (such as `seedResNet({ widths })`) whose state dict
+ * has the fixture's PyTorch names. Structural, so that this package depends on none of the packages it tests.
+ */
+export interface ReplayModel {
+  loadStateDict(tensors: Record<string, tf.Tensor>): void;
+  forward(x: tf.Tensor): tf.Tensor;
+  train(mode?: boolean): unknown;
+  eval(): unknown;
+  namedParameters(): Array<[string, tf.Variable]>;
+  namedBuffers(): Array<[string, tf.Tensor]>;
+  stateDict(): Record<string, tf.Tensor>;
+}
+
 /** Options of {@link replaySeedFixtureBytes}. */
 export interface ReplayOptions {
-  /** The seed ResNet's stage widths; default the seed's 64-128-256-512. */
-  widths?: Widths;
   /** Names the fixture in error messages (its folder or URL). Default 'the fixture'. */
   label?: string;
 }
 
 /**
- * Replays a fixture (weights.safetensors, io.safetensors, as bytes) with a seed ResNet of `widths` on the active
- * backend: eval and train logits, the loss, every gradient the fixture has, and, when it has them, the state
- * after one SGD step (lr 0.01) and the losses of three steps. Reports the error of every tensor it compared.
+ * Replays a fixture (weights.safetensors, io.safetensors, as bytes) on `model`, on the active backend: loads the
+ * weights, then eval and train logits, the loss, every gradient the fixture has, and, when it has them, the
+ * state after one SGD step (lr 0.01) and the losses of three steps. Reports the error of every tensor it
+ * compared. The model is left trained by those steps; the caller, who made it, disposes it.
  */
 export async function replaySeedFixtureBytes(
   fixture: SeedFixtureBytes,
+  model: ReplayModel,
   options: ReplayOptions = {},
 ): Promise<ParityReport> {
   const label = options.label ?? 'the fixture';
-  const weights = readSafetensors(fixture.weights);
-  const io = readSafetensors(fixture.io);
+  const weights = safetensorsToTensors(fixture.weights, `${label}/weights.safetensors`);
+  const io = safetensorsToTensors(fixture.io, `${label}/io.safetensors`);
   const expected = (name: string) => {
     const t = io[name];
     if (!t) throw new Error(`${label}/io.safetensors has no '${name}'`);
     return t;
   };
-  const model = seedResNet(options.widths ? { widths: options.widths } : {});
   const entries: ParityEntry[] = [];
-  const add = async (check: ParityCheck, name: string, error: Promise<number>, tolerance: number) => {
-    entries.push({ check, name, error: await error, tolerance });
+  const add = async (check: ParityCheck, name: string, error: Promise<number>) => {
+    entries.push({ check, name, error: await error });
   };
   const keep: tf.Tensor[] = [];
   try {
@@ -152,12 +155,7 @@ export async function replaySeedFixtureBytes(
     model.eval();
     const logitsEval = tf.tidy(() => model.forward(x));
     keep.push(logitsEval);
-    await add(
-      'logits (eval)',
-      'logits.eval',
-      relativeError(logitsEval, expected('logits.eval')),
-      PARITY_TOLERANCES.forward,
-    );
+    await add('logits (eval)', 'logits.eval', relativeError(logitsEval, expected('logits.eval')));
 
     model.train();
     const params = model.namedParameters();
@@ -169,13 +167,8 @@ export async function replaySeedFixtureBytes(
       return crossEntropy(logits, y);
     }, variables);
     keep.push(logitsTrain!, value, ...Object.values(grads));
-    await add(
-      'logits (train)',
-      'logits.train',
-      relativeError(logitsTrain!, expected('logits.train')),
-      PARITY_TOLERANCES.forward,
-    );
-    await add('loss', 'loss', relativeError(value, expected('loss')), PARITY_TOLERANCES.forward);
+    await add('logits (train)', 'logits.train', relativeError(logitsTrain!, expected('logits.train')));
+    await add('loss', 'loss', relativeError(value, expected('loss')));
 
     const byName = new Map(params);
     for (const key of Object.keys(io).filter((k) => k.startsWith('grad.'))) {
@@ -184,12 +177,7 @@ export async function replaySeedFixtureBytes(
       if (!variable) throw new Error(`${label}: the fixture has ${key}, the model no parameter ${name}`);
       const weightKey = `grad.${name.replace(/bias$/, 'weight')}`;
       const g = torchLayout(grads[variable.name]!);
-      await add(
-        'gradients',
-        key,
-        gradientError(g, io[key]!, weightKey !== key ? io[weightKey] : undefined),
-        PARITY_TOLERANCES.gradient,
-      );
+      await add('gradients', key, gradientError(g, io[key]!, weightKey !== key ? io[weightKey] : undefined));
       g.dispose();
     }
 
@@ -208,9 +196,7 @@ export async function replaySeedFixtureBytes(
         const ours = state[name];
         if (!ours) throw new Error(`${label}: the fixture has ${key}, the model's state no ${name}`);
         const [actual, reference] = [tf.cast(ours, 'float32'), tf.cast(io[key]!, 'float32')];
-        // The step counter must be exact.
-        const tolerance = name.endsWith('num_batches_tracked') ? 0 : PARITY_TOLERANCES.gradient;
-        await add('state after one SGD step', key, relativeError(actual, reference), tolerance);
+        await add('state after one SGD step', key, relativeError(actual, reference));
         tf.dispose([actual, reference]);
       }
     }
@@ -223,12 +209,7 @@ export async function replaySeedFixtureBytes(
         tf.dispose([step.value, ...Object.values(step.grads)]);
       }
       const got = tf.tensor1d(losses);
-      await add(
-        'losses of 3 SGD steps',
-        'losses.3steps',
-        relativeError(got, losses3),
-        PARITY_TOLERANCES.gradient,
-      );
+      await add('losses of 3 SGD steps', 'losses.3steps', relativeError(got, losses3));
       got.dispose();
     }
     return {
@@ -238,12 +219,11 @@ export async function replaySeedFixtureBytes(
     };
   } finally {
     tf.dispose(keep);
-    model.dispose();
     tf.dispose([...Object.values(weights), ...Object.values(io)]);
   }
 }
 
-/** One row per kind of check, with its worst error, in the order the replay made them. */
+/** One row per kind of check, with its worst error and tolerance, in the order the replay made them. */
 export function summarizeParity(entries: readonly ParityEntry[]): ParityRow[] {
   const rows: ParityRow[] = [];
   for (const e of entries) {
@@ -253,9 +233,10 @@ export function summarizeParity(entries: readonly ParityEntry[]): ParityRow[] {
       rows.push(row);
     }
     row.tensors++;
-    row.tolerance = Math.max(row.tolerance, e.tolerance);
+    const tolerance = parityTolerance(e);
+    row.tolerance = Math.max(row.tolerance, tolerance);
     row.maxRelativeError = Math.max(row.maxRelativeError, e.error);
-    row.ok &&= e.error <= e.tolerance;
+    row.ok &&= e.error <= tolerance;
   }
   return rows;
 }
