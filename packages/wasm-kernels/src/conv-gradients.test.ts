@@ -1,6 +1,7 @@
 import '@skipnet/nn';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { relativeL2Error } from '@skipnet/test-support';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import {
   setFilterGradientFormulation,
 } from './kernels/conv2d-backprop-filter.ts';
 import { type InputGradientMethod, setInputGradientMethod } from './kernels/conv2d-backprop-input.ts';
-import { randomValues as random, relativeError } from './test-util.ts';
+import { randomValues as random } from './test-util.ts';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 
@@ -68,7 +69,7 @@ async function compare(c: Case): Promise<{ dx: number; dw: number }> {
   const before = tf.memory().numTensors;
   const actual = convGrads(c, x, w, r);
   expect(tf.memory().numTensors).toBe(before);
-  return { dx: relativeError(actual.dx, expected.dx), dw: relativeError(actual.dw, expected.dw) };
+  return { dx: relativeL2Error(actual.dx, expected.dx), dw: relativeL2Error(actual.dw, expected.dw) };
 }
 
 const pads: fc.Arbitrary<Pad> = fc.oneof(
@@ -171,7 +172,7 @@ describe('conv2d gradients on wasm match cpu', () => {
         setFilterGradientFormulation('auto');
       }
     };
-    expect(relativeError(byFormulation('direct'), byFormulation('dilated'))).toBeLessThan(1e-5);
+    expect(relativeL2Error(byFormulation('direct'), byFormulation('dilated'))).toBeLessThan(1e-5);
   });
 
   it.each<InputGradientMethod>(['direct', 'winograd', 'xnnpack'])(

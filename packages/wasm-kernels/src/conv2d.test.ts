@@ -1,11 +1,12 @@
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { relativeL2Error } from '@skipnet/test-support';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from './index.ts';
 import { setForwardConvolution } from './kernels/conv2d.ts';
-import { randomValues as random, relativeError } from './test-util.ts';
+import { randomValues as random } from './test-util.ts';
 import { type KernelBuild, kernelBuild, setKernelBuild } from './wasm-module.ts';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -48,7 +49,7 @@ async function compare(c: Case): Promise<number> {
   const before = tf.memory().numTensors;
   const actual = conv(c, x, w);
   expect(tf.memory().numTensors).toBe(before);
-  return relativeError(actual, expected);
+  return relativeL2Error(actual, expected);
 }
 
 function valid(c: Case): boolean {

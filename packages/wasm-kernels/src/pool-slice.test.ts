@@ -1,11 +1,12 @@
 import '@skipnet/nn';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { relativeL2Error } from '@skipnet/test-support';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, it } from 'vitest';
 import { registerTrainingKernels } from './index.ts';
-import { onCpuAndWasm, randomValues, relativeError } from './test-util.ts';
+import { onCpuAndWasm, randomValues } from './test-util.ts';
 import { type KernelBuild, kernelBuild, setKernelBuild } from './wasm-module.ts';
 
 describe('Slice and MaxPoolGrad on wasm match cpu', () => {
@@ -34,7 +35,7 @@ describe('Slice and MaxPoolGrad on wasm match cpu', () => {
         const { cpu, wasm, leaked } = await onCpuAndWasm(() =>
           tf.tidy(() => Array.from(tf.slice(tf.tensor(x, shape), begin, size).dataSync())),
         );
-        return leaked === 0 && relativeError(wasm, cpu) === 0;
+        return leaked === 0 && relativeL2Error(wasm, cpu) === 0;
       }),
       { numRuns: 80 },
     );
@@ -76,7 +77,7 @@ describe('Slice and MaxPoolGrad on wasm match cpu', () => {
                   return Array.from(tf.grad(f)(tf.tensor4d(x, shape)).dataSync());
                 }),
               );
-              return leaked === 0 && relativeError(wasm, cpu) <= 1e-6;
+              return leaked === 0 && relativeL2Error(wasm, cpu) <= 1e-6;
             },
           ),
           { numRuns: 80 },

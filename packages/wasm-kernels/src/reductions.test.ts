@@ -1,11 +1,12 @@
 import '@skipnet/nn';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { relativeL2Error } from '@skipnet/test-support';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from './index.ts';
-import { onCpuAndWasm, randomValues, relativeError } from './test-util.ts';
+import { onCpuAndWasm, randomValues } from './test-util.ts';
 
 const shapes = fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 });
 
@@ -34,7 +35,7 @@ describe('Tile, Sum and Mean on wasm match cpu', () => {
         const { cpu, wasm, leaked } = await onCpuAndWasm(() =>
           tf.tidy(() => Array.from(tf.tile(tf.tensor(x, xShape, dtype), reps).dataSync())),
         );
-        return leaked === 0 && relativeError(wasm, cpu) === 0;
+        return leaked === 0 && relativeL2Error(wasm, cpu) === 0;
       }),
       { numRuns: 80 },
     );
@@ -60,7 +61,7 @@ describe('Tile, Sum and Mean on wasm match cpu', () => {
           }),
         );
         expect(wasm.shape).toEqual(cpu.shape);
-        return leaked === 0 && relativeError(wasm.values, cpu.values) <= 1e-6;
+        return leaked === 0 && relativeL2Error(wasm.values, cpu.values) <= 1e-6;
       }),
       { numRuns: 80 },
     );
@@ -81,7 +82,7 @@ describe('Tile, Sum and Mean on wasm match cpu', () => {
     expect(leaked).toBe(0);
     expect(wasm.map((r) => r.shape)).toEqual([[5], [1, 1, 1, 5]]);
     cpu.forEach((expected, i) => {
-      expect(relativeError(wasm[i]!.values, expected.values)).toBeLessThan(1e-6);
+      expect(relativeL2Error(wasm[i]!.values, expected.values)).toBeLessThan(1e-6);
     });
   });
 
@@ -135,7 +136,7 @@ describe('Tile, Sum and Mean on wasm match cpu', () => {
     );
     expect(leaked).toBe(0);
     cpu.forEach((expected, i) => {
-      expect(relativeError(wasm[i] as number[], expected)).toBeLessThan(1e-4);
+      expect(relativeL2Error(wasm[i] as number[], expected)).toBeLessThan(1e-4);
     });
   });
 });

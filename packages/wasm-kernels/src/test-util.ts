@@ -1,17 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-/** ‖a − b‖ / ‖b‖, the project's tolerance measure. */
-export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff += ((a[i] as number) - (b[i] as number)) ** 2;
-    norm += (b[i] as number) ** 2;
-  }
-  return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-30);
-}
-
 export function randomValues(length: number, seed: number): Float32Array {
   return tf.tidy(() => tf.randomUniform([length], -1, 1, 'float32', seed).dataSync() as Float32Array);
 }

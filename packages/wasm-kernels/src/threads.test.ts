@@ -1,11 +1,12 @@
 import '@skipnet/nn';
 import '@tensorflow/tfjs-backend-cpu';
+import { relativeL2Error } from '@skipnet/test-support';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from './index.ts';
 import type { WasmBackend } from './kernels/run.ts';
 import { kernelsFor } from './parallel.ts';
-import { randomValues, relativeError } from './test-util.ts';
+import { randomValues } from './test-util.ts';
 import { setThreadedWasmBackend } from './threads.ts';
 
 describe('setThreadedWasmBackend', () => {
@@ -29,7 +30,7 @@ describe('setThreadedWasmBackend', () => {
     await tf.setBackend('cpu');
     const onCpu = grads();
     onCpu.forEach((expected, i) => {
-      expect(relativeError(onWasm[i] as Float32Array, expected)).toBeLessThan(1e-4);
+      expect(relativeL2Error(onWasm[i] as Float32Array, expected)).toBeLessThan(1e-4);
     });
   });
 
@@ -59,7 +60,7 @@ describe('setThreadedWasmBackend', () => {
     await tf.setBackend('cpu');
     const onCpu = compute();
     onCpu.forEach((expected, i) => {
-      expect(relativeError(onWasm[i] as Float32Array, expected)).toBeLessThan(1e-5);
+      expect(relativeL2Error(onWasm[i] as Float32Array, expected)).toBeLessThan(1e-5);
     });
   });
 });

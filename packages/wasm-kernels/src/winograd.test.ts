@@ -1,13 +1,14 @@
 import '@skipnet/nn';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { relativeL2Error } from '@skipnet/test-support';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from './index.ts';
 import { setFilterGradientFormulation } from './kernels/conv2d-backprop-filter.ts';
 import { setInputGradientMethod } from './kernels/conv2d-backprop-input.ts';
-import { randomValues as random, relativeError } from './test-util.ts';
+import { randomValues as random } from './test-util.ts';
 import { type KernelBuild, kernelBuild, setKernelBuild } from './wasm-module.ts';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -78,8 +79,8 @@ async function compare(c: Case, reference: 'cpu' | 'xnnpack' = 'cpu'): Promise<{
   const actual = convGrads(c, x, w, r, oh, ow);
   expect(tf.memory().numTensors).toBe(before);
   return {
-    dx: relativeError(actual.dx, expected.dx),
-    dw: relativeError(actual.dw, expected.dw),
+    dx: relativeL2Error(actual.dx, expected.dx),
+    dw: relativeL2Error(actual.dw, expected.dw),
   };
 }
 
