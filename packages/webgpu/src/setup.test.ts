@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { relativeMaxError, webgpuForTests } from '@skipnet/test-support';
 import { describe, expect, it } from 'vitest';
-import { relativeError, webgpuForTests } from './testing.ts';
+import { setupWebGPU } from './setup.node.ts';
 
-const { info, skipReason } = await webgpuForTests();
+const { info, skipReason } = await webgpuForTests(setupWebGPU);
 
 describe.skipIf(!info)(`setupWebGPU${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   it('reports the adapter it found', () => {
@@ -18,6 +19,6 @@ describe.skipIf(!info)(`setupWebGPU${skipReason ? ` (skipped: ${skipReason})` : 
     const expected = tf.conv2d(x, f, 2, 'same').dataSync();
     expect(await tf.setBackend('webgpu')).toBe(true);
     const actual = await tf.conv2d(x, f, 2, 'same').data();
-    expect(relativeError(actual as Float32Array, expected as Float32Array)).toBeLessThan(1e-5);
+    expect(relativeMaxError(actual as Float32Array, expected as Float32Array)).toBeLessThan(1e-5);
   });
 });

@@ -1,10 +1,11 @@
 import '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { relativeMaxError, webgpuForTests } from '@skipnet/test-support';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { registerWebGPUTrainingKernels } from '../register-kernels.ts';
-import { relativeError, webgpuForTests } from '../testing.ts';
+import { setupWebGPU } from '../setup.node.ts';
 import {
   coveredConv,
   FILTER_GRADIENT_METHODS,
@@ -74,7 +75,7 @@ async function compare(c: Case, maxIm2colBytes?: number): Promise<number> {
   const before = tf.memory().numDataBuffers;
   const actual = await filterGradient(c, x, dy);
   expect(tf.memory().numDataBuffers).toBe(before);
-  return relativeError(actual, expected);
+  return relativeMaxError(actual, expected);
 }
 
 const pads: fc.Arbitrary<Pad> = fc.oneof(
@@ -115,7 +116,7 @@ const cases: fc.Arbitrary<Case> = fc
     return { ...c, kw, h: c.kh + dh, w: kw + dw };
   });
 
-const { info, skipReason } = await webgpuForTests();
+const { info, skipReason } = await webgpuForTests(setupWebGPU);
 
 describe.skipIf(!info)(
   `Conv2DBackpropFilter on webgpu${skipReason ? ` (skipped: ${skipReason})` : ''}`,
@@ -256,7 +257,7 @@ describe.skipIf(!info)(
       };
       const actual = await grads();
       await tf.setBackend('cpu');
-      expect(relativeError(actual, await grads())).toBeLessThan(1e-4);
+      expect(relativeMaxError(actual, await grads())).toBeLessThan(1e-4);
     });
 
     it('rejects an unknown method by name', () => {
