@@ -1,47 +1,13 @@
 // Helpers for this package's tests only (not exported from index.ts).
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGzip, gzipSync } from 'node:zlib';
 import { CIFAR10_CLASSES, encodeRecords, IMAGE_BYTES } from './format.ts';
 import { Rng } from './random.ts';
-
-/** `<repo root>/../shared/fixtures`, resolved from this file. */
-export function fixturesDir(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures');
-}
-
-export interface SafeTensor {
-  dtype: string;
-  shape: number[];
-  bytes: Uint8Array;
-}
-
-/** Reads a safetensors file (8-byte little-endian header length, JSON header, raw data): enough for fixtures. */
-export function readSafetensorsFile(path: string): Map<string, SafeTensor> {
-  const buf = readFileSync(path);
-  const headerLength = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + headerLength).toString('utf8')) as Record<
-    string,
-    { dtype: string; shape: number[]; data_offsets: [number, number] }
-  >;
-  const base = 8 + headerLength;
-  const out = new Map<string, SafeTensor>();
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const [begin, end] = info.data_offsets;
-    out.set(name, {
-      dtype: info.dtype,
-      shape: info.shape,
-      bytes: new Uint8Array(buf.subarray(base + begin, base + end)),
-    });
-  }
-  return out;
-}
 
 /** Random HWC images and labels 0..numClasses-1. */
 export function randomImages(count: number, seed: number, numClasses = 10) {

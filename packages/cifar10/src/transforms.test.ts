@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { fixturePath, readSafetensorsFile } from '@skipnet/test-support';
 import { describe, expect, it } from 'vitest';
-import { fixturesDir, randomImages, readSafetensorsFile } from './test-utils.ts';
+import { randomImages } from './test-utils.ts';
 import {
   horizontalFlip,
   type Normalize,
@@ -14,10 +13,7 @@ import {
 
 describe('seed transform (PIL bilinear resize, /255, (x-0.5)/0.5)', () => {
   it('matches the PyTorch/PIL fixture resize/resize.safetensors', () => {
-    const path = join(fixturesDir(), 'resize', 'resize.safetensors');
-    if (!existsSync(path))
-      throw new Error(`fixture missing: ${path} (shared/fixtures must sit beside the repo)`);
-    const t = readSafetensorsFile(path);
+    const t = readSafetensorsFile(fixturePath('resize', 'resize.safetensors'));
     const images = t.get('images')!;
     const expected = t.get('normalized')!;
     expect(images.shape).toEqual([8, 32, 32, 3]);
