@@ -68,8 +68,8 @@ function valueAndGrads(
   return [y as tf.Tensor, ...grads];
 }
 
-/** max |actual - expected| / scale. */
-function relativeError(actual: tf.Tensor, expected: tf.Tensor, scale: number): number {
+/** max |actual - expected| / scale: the worst element against the size of the terms it sums (see termScales). */
+function maxErrorOverScale(actual: tf.Tensor, expected: tf.Tensor, scale: number): number {
   return (tf.tidy(() => tf.max(tf.abs(tf.sub(actual, expected)))).dataSync()[0] as number) / scale;
 }
 
@@ -159,7 +159,7 @@ describe.each(['cpu', 'wasm'])('batchNormTraining on %s', (backend) => {
               const reference = expected[i] as tf.Tensor;
               const name = ['y', 'dx', 'dweight', 'dbias'][affine || i < 2 ? i : i + 2];
               expect(t.shape).toEqual(reference.shape);
-              const error = relativeError(t, reference, scales[affine || i < 2 ? i : i + 2] as number);
+              const error = maxErrorOverScale(t, reference, scales[affine || i < 2 ? i : i + 2] as number);
               expect(error, `${name} of ${shape}`).toBeLessThanOrEqual(1e-5);
             });
             tf.dispose([...expected, ...actual]);

@@ -1,6 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fixturesDir, readFixtureBytes } from '@skipnet/test-support';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,22 +15,11 @@ import {
 } from '../index.ts';
 import { expectError, file } from './test-files.ts';
 
-// The repository root is four levels above src/safetensors/; the shared fixtures sit beside it.
-const FIXTURES = resolve(import.meta.dirname, '../../../..', '../shared/fixtures');
-
-function fixture(path: string): Uint8Array {
-  const file = join(FIXTURES, path);
-  if (!existsSync(file)) {
-    throw new Error(`PyTorch fixture ${file} is missing; the shared fixtures must sit at ${FIXTURES}`);
-  }
-  return readFileSync(file);
-}
-
-function listFixtures(dir = FIXTURES): string[] {
+function listFixtures(dir = fixturesDir()): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return listFixtures(path);
-    return entry.name.endsWith('.safetensors') ? [relative(FIXTURES, path)] : [];
+    return entry.name.endsWith('.safetensors') ? [relative(fixturesDir(), path)] : [];
   });
 }
 
@@ -63,7 +53,7 @@ describe('PyTorch fixtures', () => {
     const paths = listFixtures();
     expect(paths.length).toBeGreaterThanOrEqual(5);
     for (const path of paths) {
-      const bytes = fixture(path);
+      const bytes = readFixtureBytes(path);
       const header = readSafetensorsHeader(bytes);
       const tensors = readSafetensors(bytes);
       expect(Object.keys(tensors)).toEqual(Object.keys(header.tensors));
@@ -82,7 +72,7 @@ describe('PyTorch fixtures', () => {
 
   // Reference values read from the files with Python's struct and numpy.frombuffer (an independent parser).
   it('reads the narrow weights: names, OIHW shapes, I64 counters, values', () => {
-    const tensors = readSafetensors(fixture('seed-resnet-narrow/weights.safetensors'));
+    const tensors = readSafetensors(readFixtureBytes('seed-resnet-narrow/weights.safetensors'));
     expect(Object.keys(tensors)).toHaveLength(111);
     const conv = tensors['block1.0.weight']!;
     expect(conv.dtype).toBe('float32');
@@ -105,7 +95,7 @@ describe('PyTorch fixtures', () => {
   });
 
   it('reads the narrow io file, whose I64 scalars sit at offsets not aligned to 8', () => {
-    const bytes = fixture('seed-resnet-narrow/io.safetensors');
+    const bytes = readFixtureBytes('seed-resnet-narrow/io.safetensors');
     const header = readSafetensorsHeader(bytes);
     const dataStart = 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
     const counter = header.tensors['after.block1.1.num_batches_tracked']!;
@@ -125,7 +115,7 @@ describe('PyTorch fixtures', () => {
   });
 
   it('reads the full model and its io', () => {
-    const weightsBytes = fixture('seed-resnet-full/weights.safetensors');
+    const weightsBytes = readFixtureBytes('seed-resnet-full/weights.safetensors');
     expect(readSafetensorsHeader(weightsBytes).metadata).toEqual({
       format: 'pt',
       layout: 'PyTorch state_dict, conv OIHW, linear [out,in]',
@@ -135,7 +125,7 @@ describe('PyTorch fixtures', () => {
     expect(weights['block5.0.conv3.weight']!.shape).toEqual([512, 256, 1, 1]);
     expect(weights['classifier.weight']!.shape).toEqual([10, 512]);
     disposeAll(weights);
-    const io = readSafetensors(fixture('seed-resnet-full/io.safetensors'));
+    const io = readSafetensors(readFixtureBytes('seed-resnet-full/io.safetensors'));
     expect(Array.from(io['y']!.dataSync())).toEqual([9, 3]);
     expect(io['loss']!.dataSync()[0]).toBe(4.45320987701416);
     expect(io['x']!.shape).toEqual([2, 3, 96, 96]);
@@ -143,7 +133,7 @@ describe('PyTorch fixtures', () => {
   });
 
   it('reads U8 images as int32', () => {
-    const tensors = readSafetensors(fixture('resize/resize.safetensors'));
+    const tensors = readSafetensors(readFixtureBytes('resize/resize.safetensors'));
     const images = tensors['images']!;
     expect(images.dtype).toBe('int32');
     expect(images.shape).toEqual([8, 32, 32, 3]);
@@ -157,7 +147,7 @@ describe('PyTorch fixtures', () => {
   });
 
   it('reads the same from a buffer at an odd byte offset (every typed view unaligned)', () => {
-    const bytes = fixture('seed-resnet-narrow/io.safetensors');
+    const bytes = readFixtureBytes('seed-resnet-narrow/io.safetensors');
     const shifted = new Uint8Array(bytes.length + 3);
     shifted.set(bytes, 3);
     const expected = readSafetensors(bytes);
