@@ -1,11 +1,13 @@
-// The parity page: the PyTorch fixture replay of @skipnet/resnet/parity, on the backend this page picks.
+// The parity page: the PyTorch fixture replay of the repository's test support (packages/test-support), on the
+// backend this page picks.
 import { type BackendName, selectBackend } from '@skipnet/backend';
+import { seedResNet } from '@skipnet/resnet';
 import {
   type ParityReport,
   type ParityRow,
   replaySeedFixtureBytes,
   summarizeParity,
-} from '@skipnet/resnet/parity';
+} from '@skipnet/test-support';
 import { showBackend } from './backend-panel.ts';
 import { element, fail, log, setState, WASM_PATHS } from './page.ts';
 
@@ -63,7 +65,9 @@ async function main(): Promise<void> {
     fetchBytes(new URL('io.safetensors', fixture).href),
   ]);
   const started = performance.now();
-  const report = await replaySeedFixtureBytes({ weights, io }, { widths, label: fixture });
+  const model = seedResNet({ widths });
+  const report = await replaySeedFixtureBytes({ weights, io }, model, { label: fixture });
+  model.dispose();
   const rows = summarizeParity(report.entries);
   showRows(rows);
   for (const r of rows) {

@@ -1,6 +1,6 @@
-// The PyTorch fixture replay (@skipnet/resnet/parity) in the built site's parity page, in headless Chromium: on
+// The PyTorch fixture replay (test support's replaySeedFixtureBytes) in the built site's parity page, in headless Chromium: on
 // wasm (threaded: the site is cross-origin isolated), and on webgpu through SwiftShader.
-import type { ParityReport } from '@skipnet/resnet/parity';
+import { type ParityReport, parityTolerance } from '@skipnet/test-support';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,8 +13,6 @@ import {
 } from './chromium.ts';
 
 const skip = missingPrerequisite();
-// The fixture README's tolerances, pinned here rather than read from the code under test.
-const TOLERANCE = { forward: 1e-4, gradient: 1e-3 };
 
 let session: Session;
 beforeAll(async () => {
@@ -41,11 +39,9 @@ function expectNarrowParity(report: ParityReport): void {
       .filter((e) => e.check === check)
       .map((e) => e.name)
       .sort();
+  // The fixture README's tolerances, from test support rather than from the page under test.
   for (const e of report.entries) {
-    const pinned =
-      e.check.startsWith('logits') || e.check === 'loss' ? TOLERANCE.forward : TOLERANCE.gradient;
-    const tolerance = e.name.endsWith('num_batches_tracked') ? 0 : pinned;
-    expect(e.error, `${e.name} relative error`).toBeLessThanOrEqual(tolerance);
+    expect(e.error, `${e.name} relative error`).toBeLessThanOrEqual(parityTolerance(e));
   }
   expect(names('logits (eval)')).toEqual(['logits.eval']);
   expect(names('loss')).toEqual(['loss']);
