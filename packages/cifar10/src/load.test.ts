@@ -131,10 +131,12 @@ describe('loadCifar10 from a loopback server', () => {
   });
 
   it('gives up on a trickle at the deadline, naming it and keeping the partial file', async () => {
-    server.trickleMs = 50;
+    const byteEveryMs = 50;
+    server.trickleMs = byteEveryMs;
     const started = Date.now();
     const error = (await loadCifar10(options({ deadlineMs: 1_000 })).catch((e: Error) => e)) as Cifar10Error;
-    expect(Date.now() - started).toBeLessThan(4_000);
+    // Not a timing target: it only tells "stopped at the deadline" from "waited for the whole trickle" (minutes).
+    expect(Date.now() - started).toBeLessThan((tarball.length * byteEveryMs) / 4);
     expect(error).toBeInstanceOf(Cifar10Error);
     expect(error.code).toBe('download');
     expect(error.message).toMatch(/did not finish within 1 s: \d+ of [\d,]+ bytes arrived.*pass deadlineMs/s);

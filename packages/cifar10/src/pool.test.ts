@@ -104,8 +104,9 @@ describe('the batch worker pool', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  // A worker that kept the child alive would make runInChildProcess never resolve, so the test fails on its timeout
+  // (no timed assertion: how long the child takes depends on the machine's load).
   it('lets the process end when a loop is abandoned without closing its iterator', async () => {
-    const started = Date.now();
     const result = await runInChildProcess(`
       const { loadSynthetic, seedTransform } = await import(${JSON.stringify(new URL('./index.node.ts', import.meta.url).href)});
       await import('@tensorflow/tfjs-backend-cpu');
@@ -117,7 +118,6 @@ describe('the batch worker pool', () => {
     `);
     expect(result.error).toBeUndefined();
     expect(result.shape).toEqual([32, 96, 96, 3]);
-    expect(Date.now() - started).toBeLessThan(30_000);
   });
 
   it('runs the worker bundled from the current sources (run `pnpm run build:worker` in packages/cifar10 if not)', async () => {
