@@ -568,12 +568,13 @@ INLINE void tile_origin(TileGrid grid, int t, int *image, int *row, int *col) {
   *col = r - *row * grid.tiles_w;
 }
 
-// V[pos][t][c] = (Bᵀ d B)[pos] for the 6×6 input tiles of x [n, h, w, c]; items are tiles.
+// V[pos][t][c] = (Bᵀ d B)[pos] for the 6×6 input tiles of x [n, h, w, c], ldv ≥ c floats from one tile to the
+// next; items are tiles.
 EXPORT(winograd_input)
 void winograd_input(const float *x, int h, int w, int c, int pad_top, int pad_left, int tiles_h, int tiles_w,
-                    int tiles, float *v, int begin, int end) {
+                    int tiles, float *v, int ldv, int begin, int end) {
   TileGrid grid = {tiles_h, tiles_w};
-  int pos_stride = tiles * c;
+  int pos_stride = tiles * ldv;
   for (int t = begin; t < end; t++) {
     int image, row, col;
     tile_origin(grid, t, &image, &row, &col);
@@ -582,7 +583,7 @@ void winograd_input(const float *x, int h, int w, int c, int pad_top, int pad_le
     int r_lo = max(0, -y0), r_hi = min(6, h - y0), q_lo = max(0, -x0), q_hi = min(6, w - x0);
     // An offset, not a pointer: the tile's corner may lie outside x (only the loads inside it happen).
     int corner = ((image * h + y0) * w + x0) * c;
-    float *out = v + t * c;
+    float *out = v + t * ldv;
     for (int ch = 0; ch < c; ch += 4) {
       int n = min(4, c - ch);
       f4 e[6][6];
@@ -731,14 +732,15 @@ void winograd_output_grad(const float *dy, int oh, int ow, int c, int tiles_h, i
 }
 
 // Mw[pos] = V[pos]ᵀ · Ŷ[pos] [cin × cout], the reduction over all tiles; items are (position, block of 64 input
-// channels).
+// channels). It reads V down its columns, one tile row per step: with ldv a power of two (cin = 64…512) those rows
+// would all map to a few L1 sets, so the caller pads ldv (cin + 4).
 EXPORT(winograd_filter_gemm)
-void winograd_filter_gemm(const float *v, const float *yp, float *mw, int tiles, int cin, int cout, int begin,
-                          int end) {
+void winograd_filter_gemm(const float *v, int ldv, const float *yp, float *mw, int tiles, int cin, int cout,
+                          int begin, int end) {
   int row_blocks = blocks(cin, M_BLOCK);
   for (int item = begin; item < end; item++) {
     int pos = item / row_blocks, i0 = (item - pos * row_blocks) * M_BLOCK;
-    Gemm g = {v + pos * tiles * cin + i0, 1, cin, yp + pos * panels(cout) * tiles * PANEL, tiles * PANEL,
+    Gemm g = {v + pos * tiles * ldv + i0, 1, ldv, yp + pos * panels(cout) * tiles * PANEL, tiles * PANEL,
               mw + (pos * cin + i0) * cout, cout};
     gemm(&g, min(M_BLOCK, cin - i0), cout, tiles, 0);
   }

@@ -73,7 +73,7 @@ function convolve(kernels: Kernels, backend: WasmBackend, c: Convolution): tf.Te
   );
   kernels.run(
     'winograd_input',
-    [address(backend, c.input), h, w, c.k, c.padTop, c.padLeft, tilesH, tilesW, tiles, pv],
+    [address(backend, c.input), h, w, c.k, c.padTop, c.padLeft, tilesH, tilesW, tiles, pv, c.k],
     tiles,
   );
   kernels.run('winograd_gemm', [pv, pu, pm, tiles, c.k, c.n], POSITIONS * Math.ceil(tiles / M_BLOCK));
@@ -119,7 +119,9 @@ export function winogradFilterGrad(
   const { batchSize, inHeight: h, inWidth: w, inChannels: cin, outChannels: cout } = info;
   const { outHeight: oh, outWidth: ow, padInfo } = info;
   const { tilesH, tilesW, tiles } = tileGrid(batchSize, oh, ow);
-  const v = backend.makeOutput([POSITIONS * tiles * cin], 'float32');
+  // V's rows padded past cin: the GEMM reads V down its columns (see csrc/kernels.c).
+  const ldv = cin + 4;
+  const v = backend.makeOutput([POSITIONS * tiles * ldv], 'float32');
   const yp = backend.makeOutput([POSITIONS * panels(cout) * PANEL * tiles], 'float32');
   const mw = backend.makeOutput([POSITIONS * cin * cout], 'float32');
   const dw = backend.makeOutput([3, 3, cin, cout], 'float32');
@@ -131,7 +133,7 @@ export function winogradFilterGrad(
   ];
   kernels.run(
     'winograd_input',
-    [address(backend, x), h, w, cin, padInfo.top, padInfo.left, tilesH, tilesW, tiles, pv],
+    [address(backend, x), h, w, cin, padInfo.top, padInfo.left, tilesH, tilesW, tiles, pv, ldv],
     tiles,
   );
   kernels.run(
@@ -139,7 +141,11 @@ export function winogradFilterGrad(
     [address(backend, dy), oh, ow, cout, tilesH, tilesW, tiles, pyp],
     tiles,
   );
-  kernels.run('winograd_filter_gemm', [pv, pyp, pmw, tiles, cin, cout], POSITIONS * Math.ceil(cin / M_BLOCK));
+  kernels.run(
+    'winograd_filter_gemm',
+    [pv, ldv, pyp, pmw, tiles, cin, cout],
+    POSITIONS * Math.ceil(cin / M_BLOCK),
+  );
   kernels.run('winograd_filter_grad', [pmw, cin, cout, pdw], cin);
   disposeAll(backend, [v, yp, mw]);
   return dw;
