@@ -1,11 +1,15 @@
-// Per-kernel times on the wasm backend, tfjs-backend-wasm's own kernels against ours, on the seed
-// ResNet's convolutions (batch 64, 96×96 images). Run after `pnpm exec tsup`: `pnpm bench:kernels`.
+// Every method for each of the seed ResNet's convolutions (batch 64, 96×96 images), forward and both gradients,
+// in CPU milliseconds of one call (the minimum over REPEATS calls, interleaved): on a shared machine a process's
+// CPU time counts only the time it ran. Run after `pnpm exec tsup` (`pnpm bench`); THREADS=n for the threaded
+// backend (then CPU time adds up every thread's).
+import { loadavg } from 'node:os';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { registerTrainingKernels } from '../dist/index.js';
+import { kernelBuild, registerTrainingKernels, setConvolutionMethods } from '../dist/index.js';
+import { setThreadedWasmBackend } from '../dist/threads.js';
 
 const batch = Number(process.env.BATCH ?? 64);
-const repeats = Number(process.env.REPEATS ?? 3);
+const repeats = Number(process.env.REPEATS ?? 7);
 // [name, input size, cin, cout, kernel, stride, pad]
 const layers = [
   ['block1 conv 7×7/2', 96, 3, 64, 7, 2, 'valid'],
@@ -14,61 +18,70 @@ const layers = [
   ['block3 conv 1×1/2', 23, 64, 128, 1, 2, 0],
   ['block3 conv 3×3', 12, 128, 128, 3, 1, 1],
   ['block4 conv 3×3/2', 12, 128, 256, 3, 2, 1],
+  ['block4 conv 1×1/2', 12, 128, 256, 1, 2, 0],
   ['block4 conv 3×3', 6, 256, 256, 3, 1, 1],
   ['block5 conv 3×3/2', 6, 256, 512, 3, 2, 1],
+  ['block5 conv 1×1/2', 6, 256, 512, 1, 2, 0],
   ['block5 conv 3×3', 3, 512, 512, 3, 1, 1],
 ];
+const methods = [
+  ['forward', ['xnnpack', 'direct']],
+  ['inputGradient', ['xnnpack', 'direct', 'winograd']],
+  ['filterGradient', ['dilated', 'im2col', 'direct', 'winograd']],
+];
 
-function time(fn) {
-  tf.dispose(fn());
-  const times = [];
-  for (let i = 0; i < repeats; i++) {
-    const start = performance.now();
-    const out = fn();
-    out.dataSync();
-    times.push(performance.now() - start);
-    tf.dispose(out);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(repeats / 2)];
-}
-
-await tf.setBackend('wasm');
-const stockInput = tf.getKernel(tf.Conv2DBackpropInput, 'wasm').kernelFunc;
 registerTrainingKernels();
-const engine = tf.engine();
-const backend = tf.backend();
-const rows = [];
+const threads = process.env.THREADS
+  ? await setThreadedWasmBackend({ threads: Number(process.env.THREADS) })
+  : 1;
+if (!process.env.THREADS) await tf.setBackend('wasm');
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+console.log(
+  `CPU ms per call, batch ${batch}, ${threads} thread(s), kernels ${kernelBuild()}, Node ${process.version}, min of ${repeats}; load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
+console.log(
+  `| layer | ${methods.flatMap(([what, options]) => options.map((o) => `${what} ${o}`)).join(' | ')} |`,
+);
+console.log(`| --- |${methods.flatMap(([, options]) => options.map(() => ' ---: |')).join('')}`);
 for (const [name, size, cin, cout, k, stride, pad] of layers) {
   const x = tf.randomNormal([batch, size, size, cin]);
   const w = tf.randomNormal([k, k, cin, cout]);
-  const y = tf.conv2d(x, w, stride, pad);
-  const dy = tf.randomNormal(y.shape);
-  const attrs = { strides: stride, pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
-  const inputAttrs = { ...attrs, inputShape: x.shape };
-  const forward = time(() => tf.conv2d(x, w, stride, pad));
-  const stock =
-    k === 7
-      ? Number.NaN
-      : time(() => {
-          const info = stockInput({ inputs: { dy, filter: w }, backend, attrs: inputAttrs });
-          return engine.makeTensorFromTensorInfo(info);
-        });
-  const ours = time(() => engine.runKernel(tf.Conv2DBackpropInput, { dy, filter: w }, inputAttrs));
-  const filter = time(() =>
-    engine.runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape: w.shape }),
-  );
-  rows.push({ layer: `${name} ${size}²×${cin}→${cout}`, forward, stock, ours, filter });
-  tf.dispose([x, w, y, dy]);
-}
-const ms = (v) => (Number.isNaN(v) ? '—' : v.toFixed(1));
-console.log(
-  `batch ${batch}, median of ${repeats}, ms; load: ${(await import('node:os'))
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
-);
-console.log('| layer | Conv2D | BackpropInput stock | BackpropInput ours | BackpropFilter ours |');
-console.log('|---|---:|---:|---:|---:|');
-for (const r of rows) {
-  console.log(`| ${r.layer} | ${ms(r.forward)} | ${ms(r.stock)} | ${ms(r.ours)} | ${ms(r.filter)} |`);
+  const dy = tf.tidy(() => tf.randomNormal(tf.conv2d(x, w, stride, pad).shape));
+  // A fresh filter each call, as in training (XNNPACK packs each new filter).
+  const calls = {
+    forward: () => tf.conv2d(x, tf.add(w, 0), stride, pad),
+    inputGradient: () => tf.conv2dTranspose(dy, tf.add(w, 0), [batch, size, size, cin], stride, pad),
+    filterGradient: () =>
+      tf.engine().runKernel(
+        tf.Conv2DBackpropFilter,
+        { x, dy },
+        {
+          strides: stride,
+          pad,
+          dataFormat: 'NHWC',
+          filterShape: [k, k, cin, cout],
+        },
+      ),
+  };
+  const variants = methods.flatMap(([what, options]) => options.map((option) => [what, option]));
+  const best = variants.map(() => Number.POSITIVE_INFINITY);
+  for (let r = 0; r < repeats; r++) {
+    variants.forEach(([what, option], i) => {
+      setConvolutionMethods({ [what]: option });
+      const start = cpuMs();
+      const out = calls[what]();
+      out.dataSync();
+      best[i] = Math.min(best[i], cpuMs() - start);
+      out.dispose();
+      setConvolutionMethods({ [what]: 'auto' });
+    });
+  }
+  console.log(`| ${name} ${size}²×${cin}→${cout} | ${best.map((t) => t.toFixed(1)).join(' | ')} |`);
+  tf.dispose([x, w, dy]);
 }

@@ -6,11 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from './index.ts';
-import {
-  type FilterGradientFormulation,
-  setFilterGradientFormulation,
-} from './kernels/conv2d-backprop-filter.ts';
-import { type InputGradientMethod, setInputGradientMethod } from './kernels/conv2d-backprop-input.ts';
+import { type ConvolutionMethods, setConvolutionMethods } from './kernels/methods.ts';
 import { randomValues as random } from './test-util.ts';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -139,17 +135,17 @@ describe('conv2d gradients on wasm match cpu', () => {
     );
   });
 
-  it.each<FilterGradientFormulation>(['direct', 'winograd', 'im2col', 'dilated'])(
+  it.each<ConvolutionMethods['filterGradient']>(['direct', 'winograd', 'im2col', 'dilated'])(
     'the filter gradient forced to one formulation, %s (property)',
     async (forced) => {
-      expect(setFilterGradientFormulation(forced)).toBe('auto');
+      expect(setConvolutionMethods({ filterGradient: forced }).filterGradient).toBe('auto');
       try {
         await fc.assert(
           fc.asyncProperty(cases, async (c) => (await compare(c)).dw <= 1e-4),
           { numRuns: 60 },
         );
       } finally {
-        setFilterGradientFormulation('auto');
+        setConvolutionMethods({ filterGradient: 'auto' });
       }
     },
   );
@@ -164,28 +160,28 @@ describe('conv2d gradients on wasm match cpu', () => {
     const x = random(c.n * c.h * c.w * c.cin, c.seed);
     const w = random(c.k * c.k * c.cin * c.cout, c.seed + 1);
     const r = random(c.n * oh * ow * c.cout, c.seed + 2);
-    const byFormulation = (forced: FilterGradientFormulation) => {
-      setFilterGradientFormulation(forced);
+    const byFormulation = (forced: ConvolutionMethods['filterGradient']) => {
+      setConvolutionMethods({ filterGradient: forced });
       try {
         return convGrads(c, x, w, r).dw;
       } finally {
-        setFilterGradientFormulation('auto');
+        setConvolutionMethods({ filterGradient: 'auto' });
       }
     };
     expect(relativeL2Error(byFormulation('direct'), byFormulation('dilated'))).toBeLessThan(1e-5);
   });
 
-  it.each<InputGradientMethod>(['direct', 'winograd', 'xnnpack'])(
+  it.each<ConvolutionMethods['inputGradient']>(['direct', 'winograd', 'xnnpack'])(
     'the input gradient forced to one method, %s (property)',
     async (forced) => {
-      expect(setInputGradientMethod(forced)).toBe('auto');
+      expect(setConvolutionMethods({ inputGradient: forced }).inputGradient).toBe('auto');
       try {
         await fc.assert(
           fc.asyncProperty(cases, async (c) => (await compare(c)).dx <= 1e-4),
           { numRuns: 60 },
         );
       } finally {
-        setInputGradientMethod('auto');
+        setConvolutionMethods({ inputGradient: 'auto' });
       }
     },
   );

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from './index.ts';
-import { setForwardConvolution } from './kernels/conv2d.ts';
+import { setConvolutionMethods } from './kernels/methods.ts';
 import { randomValues as random } from './test-util.ts';
 import { type KernelBuild, kernelBuild, setKernelBuild } from './wasm-module.ts';
 
@@ -112,10 +112,10 @@ describe.each(available)('forward convolution on wasm matches cpu (%s build)', (
     registerTrainingKernels();
     await tf.setBackend('wasm');
     previousBuild = setKernelBuild(build);
-    setForwardConvolution('direct');
+    setConvolutionMethods({ forward: 'direct' });
   });
   afterAll(() => {
-    setForwardConvolution('auto');
+    setConvolutionMethods({ forward: 'auto' });
     setKernelBuild(previousBuild);
   });
 

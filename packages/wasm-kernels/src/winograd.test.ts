@@ -6,8 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from './index.ts';
-import { setFilterGradientFormulation } from './kernels/conv2d-backprop-filter.ts';
-import { setInputGradientMethod } from './kernels/conv2d-backprop-input.ts';
+import { setConvolutionMethods } from './kernels/methods.ts';
 import { randomValues as random } from './test-util.ts';
 import { type KernelBuild, kernelBuild, setKernelBuild } from './wasm-module.ts';
 
@@ -86,8 +85,11 @@ async function compare(c: Case, reference: 'cpu' | 'xnnpack' = 'cpu'): Promise<{
 
 /** Winograd for both gradients, or the XNNPACK paths (checked against cpu in conv-gradients.test.ts). */
 function useWinograd(on: boolean): void {
-  setInputGradientMethod(on ? 'winograd' : 'xnnpack');
-  setFilterGradientFormulation(on ? 'winograd' : 'dilated');
+  setConvolutionMethods(
+    on
+      ? { inputGradient: 'winograd', filterGradient: 'winograd' }
+      : { inputGradient: 'xnnpack', filterGradient: 'dilated' },
+  );
 }
 
 const pads: fc.Arbitrary<Pad> = fc.oneof(
@@ -150,8 +152,7 @@ describe.each(available)('conv gradients by Winograd F(4×4, 3×3) on wasm match
     useWinograd(true);
   });
   afterAll(() => {
-    setInputGradientMethod('auto');
-    setFilterGradientFormulation('auto');
+    setConvolutionMethods({ inputGradient: 'auto', filterGradient: 'auto' });
     setKernelBuild(previousBuild);
   });
 

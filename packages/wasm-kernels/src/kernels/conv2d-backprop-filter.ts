@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { kernelsFor } from '../parallel.ts';
 import { type ConvGradAttrs, forwardConvInfo } from './conv-info.ts';
 import { directFilterGrad } from './direct.ts';
+import { convolutionMethods } from './methods.ts';
 import { disposeAll, runKernel, type WasmBackend } from './run.ts';
 import { isWinogradShape, winogradFilterGrad } from './winograd.ts';
 
@@ -196,22 +197,8 @@ function colsFit(info: tf.backend_util.Conv2DInfo): boolean {
   return rows * info.batchSize * info.outHeight * info.outWidth <= MAX_COLS;
 }
 
-export type FilterGradientFormulation = 'auto' | 'winograd' | 'direct' | 'im2col' | 'dilated';
-let formulation: FilterGradientFormulation = 'auto';
-
-/**
- * Forces one formulation of the filter gradient (for tests and measurements); returns the previous. 'winograd'
- * applies to 3×3 stride-1 filters (others go direct); 'winograd' and 'direct' need our WebAssembly (where it
- * cannot run, the XNNPACK formulations are chosen as by 'auto').
- */
-export function setFilterGradientFormulation(next: FilterGradientFormulation): FilterGradientFormulation {
-  const previous = formulation;
-  formulation = next;
-  return previous;
-}
-
 /** Measured per shape (see the README): Winograd F(4×4, 3×3) for 3×3 stride 1, else our direct GEMM. */
-function autoFormulation(info: tf.backend_util.Conv2DInfo): Exclude<FilterGradientFormulation, 'auto'> {
+function autoFormulation(info: tf.backend_util.Conv2DInfo): 'winograd' | 'direct' {
   return isWinogradShape(info) ? 'winograd' : 'direct';
 }
 
@@ -224,6 +211,7 @@ export function conv2dBackpropFilter(args: {
   const x = inputs.x as tf.TensorInfo;
   const dy = inputs.dy as tf.TensorInfo;
   const info = forwardConvInfo('Conv2DBackpropFilter', x.shape, attrs.filterShape, attrs);
+  const formulation = convolutionMethods().filterGradient;
   const chosen = formulation === 'auto' ? autoFormulation(info) : formulation;
   const kernels = chosen === 'winograd' || chosen === 'direct' ? kernelsFor(backend) : undefined;
   if (kernels && chosen === 'winograd' && isWinogradShape(info))

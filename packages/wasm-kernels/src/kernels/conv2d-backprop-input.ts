@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { kernelsFor } from '../parallel.ts';
 import { type ConvGradAttrs, forwardConvInfo } from './conv-info.ts';
 import { directInputGrad } from './direct.ts';
+import { convolutionMethods } from './methods.ts';
 import { disposeAll, runKernel, type WasmBackend } from './run.ts';
 import { isWinogradShape, winogradInputGrad } from './winograd.ts';
 
@@ -151,21 +152,8 @@ function flippedConv(
   return dx;
 }
 
-export type InputGradientMethod = 'auto' | 'winograd' | 'direct' | 'xnnpack';
-let method: InputGradientMethod = 'auto';
-
-/**
- * Forces one method for the input gradient (tests, measurements); returns the previous. 'winograd' applies to 3×3
- * stride-1 filters (others go direct); 'winograd' and 'direct' need our WebAssembly.
- */
-export function setInputGradientMethod(next: InputGradientMethod): InputGradientMethod {
-  const previous = method;
-  method = next;
-  return previous;
-}
-
 /** Measured per shape (see the README): Winograd F(4×4, 3×3) where it applies, else our direct convolution. */
-function autoMethod(info: tf.backend_util.Conv2DInfo): Exclude<InputGradientMethod, 'auto'> {
+function autoMethod(info: tf.backend_util.Conv2DInfo): 'winograd' | 'direct' {
   return isWinogradShape(info) ? 'winograd' : 'direct';
 }
 
@@ -178,6 +166,7 @@ export function conv2dBackpropInput(args: {
   const dy = inputs.dy as tf.TensorInfo;
   const filter = inputs.filter as tf.TensorInfo;
   const info = forwardConvInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape, attrs);
+  const method = convolutionMethods().inputGradient;
   const chosen = method === 'auto' ? autoMethod(info) : method;
   const kernels = chosen !== 'xnnpack' ? kernelsFor(backend) : undefined;
   if (kernels && chosen === 'winograd' && isWinogradShape(info))

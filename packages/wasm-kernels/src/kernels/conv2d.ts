@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { kernelsFor } from '../parallel.ts';
 import { directConv2d } from './direct.ts';
+import { convolutionMethods } from './methods.ts';
 import { runStockKernel, type WasmBackend } from './run.ts';
 
 interface Conv2DAttrs {
@@ -9,16 +10,6 @@ interface Conv2DAttrs {
   dataFormat: 'NHWC' | 'NCHW';
   dilations: [number, number] | number;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
-
-export type ForwardConvolution = 'auto' | 'direct' | 'xnnpack';
-let forward: ForwardConvolution = 'auto';
-
-/** Forces our direct convolution or XNNPACK's for forward passes (tests, measurements); returns the previous. */
-export function setForwardConvolution(next: ForwardConvolution): ForwardConvolution {
-  const previous = forward;
-  forward = next;
-  return previous;
 }
 
 export function conv2d(args: {
@@ -40,7 +31,7 @@ export function conv2d(args: {
     tf.backend_util.convertConv2DDataFormat(attrs.dataFormat),
   );
   const ours =
-    forward !== 'xnnpack' &&
+    convolutionMethods().forward !== 'xnnpack' &&
     info.dataFormat === 'channelsLast' &&
     info.dilationHeight === 1 &&
     info.dilationWidth === 1;
