@@ -2,6 +2,7 @@
 // against the ResNet Module and against PyTorch's numbers (shared/fixtures/seed-resnet-narrow, made by the seed's own
 // code: see shared/fixtures/README.md, whose tolerances these are).
 import '@tensorflow/tfjs-backend-wasm';
+import { init } from '@skipnet/nn';
 import { readFixtureTensors } from '@skipnet/test-support';
 import { registerTrainingKernels } from '@skipnet/wasm-kernels';
 import * as tf from '@tensorflow/tfjs-core';
@@ -53,6 +54,10 @@ describe('ResNetLayer', () => {
       head: 'global' as const,
     };
     const module = seedResNet(options);
+    // Seeded: the draw decides which ReLUs are dead. With fresh running statistics, eval mode kills block5.0's
+    // main branch (1×1 maps, batch 2) in about 1 unseeded draw of 14 (seed 4 does), and its gradients are then
+    // exactly zero on every backend: the relative error 0/0 made the test flaky.
+    init.resetParameters(module, { seed: 0 });
     const model = tfl.sequential({
       layers: [seedResNetLayer({ ...options, inputShape: [32, 32, 3] })],
     });
@@ -81,7 +86,13 @@ describe('ResNetLayer', () => {
       expect(Object.keys(ours.grads)).toHaveLength(referenceByName.size);
       for (const [id, gradient] of Object.entries(ours.grads)) {
         const name = names.get(id)!;
-        expect(relativeError(gradient, referenceByName.get(name)!), name).toBeLessThanOrEqual(1e-5);
+        const expected = referenceByName.get(name)!;
+        const nonZero = tf.tidy(() => tf.any(tf.notEqual(expected, 0)).dataSync()[0]);
+        expect(
+          nonZero,
+          `${name}: the reference gradient is zero everywhere (a dead branch), nothing to compare`,
+        ).toBe(1);
+        expect(relativeError(gradient, expected), name).toBeLessThanOrEqual(1e-5);
       }
       tf.dispose([
         ours.value,
