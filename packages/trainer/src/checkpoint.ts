@@ -3,7 +3,17 @@ import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '@skipn
 import * as tf from '@tensorflow/tfjs-core';
 import type { History } from './history.ts';
 import type { Optimizer, OptimizerState } from './optim.ts';
+import type { ScheduleConfig } from './schedule.ts';
 import type { RunStore } from './store.ts';
+
+/** A JSON value: what a run's {@link RunConfig} holds. */
+export type ConfigValue = string | number | boolean | null | ConfigValue[] | { [key: string]: ConfigValue };
+
+/**
+ * Settings of yours that the trainer does not know of (a command line's batch size, model, data set), kept with
+ * every checkpoint as nanoGPT keeps `config` in its own: a resumed run gets them back and says which differ.
+ */
+export type RunConfig = Record<string, ConfigValue>;
 
 /** Where a run stands: enough to continue it exactly (same batches, same curves). */
 export interface RunState {
@@ -25,7 +35,39 @@ export interface RunState {
   seed: number | null;
   /** The optimizer's learning rate before any schedule (PyTorch's `initial_lr`); null in files of 0.1.0. */
   initialLr: number | null;
+  /**
+   * The optimizer's settings as the run made it, before a schedule moved any (the optimizer's file holds them as
+   * they were when saved: a one-cycle schedule's momentum of the moment); null in files of 0.1.0.
+   */
+  hyper: Record<string, number | boolean> | null;
+  /** Epochs the run is to train, in total; null in files of 0.1.0. */
+  epochs: number | null;
+  /** The schedule's {@link ScheduleConfig}; null without a schedule (and in files of 0.1.0). */
+  schedule: ScheduleConfig | null;
+  /** The run's {@link RunConfig}; null without one. */
+  config: RunConfig | null;
   history: History;
+}
+
+/**
+ * What a checkpoint says of the run's settings: what a resumed run starts from where you do not choose (the
+ * optimizer factory gets it; {@link checkpointSettings} reads it before training).
+ */
+export interface CheckpointSettings {
+  /** The optimizer's kind: `'SGD' | 'Adam' | 'AdamW'` or your optimizer's. */
+  kind: string;
+  /** The rate before any schedule (PyTorch's `initial_lr`). */
+  initialLr: number;
+  /** The optimizer's settings as the run made it, before a schedule moved any (files of 0.1.0: as saved). */
+  hyper: Record<string, number | boolean>;
+  /** Epochs the run was to train, in total; null when the file does not say (0.1.0). */
+  epochs: number | null;
+  /** The schedule's config; null without a schedule. */
+  schedule: ScheduleConfig | null;
+  /** The seed the run was started with, or null. */
+  seed: number | null;
+  /** The run's {@link RunConfig}, or null. */
+  config: RunConfig | null;
 }
 
 /** The files of one checkpoint folder. */
@@ -181,6 +223,13 @@ export async function latestCheckpoint(store: RunStore): Promise<string | null> 
 
 const isCount = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
 const isNumber = (v: unknown) => typeof v === 'number';
+const isAbsent = (v: unknown) => v === undefined || v === null;
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isScheduleConfig = (v: unknown) =>
+  isObject(v) &&
+  typeof v['name'] === 'string' &&
+  Object.values(v).every((x) => ['string', 'number', 'boolean'].includes(typeof x));
 
 /** Checks state.json field by field, so a damaged file names what is wrong instead of failing later. */
 function parseState(file: string, bytes: Uint8Array): RunState {
@@ -209,16 +258,23 @@ function parseState(file: string, bytes: Uint8Array): RunState {
     ['epochSeconds', isNumber(json['epochSeconds'])],
     ['batchesPerEpoch', json['batchesPerEpoch'] === null || isCount(json['batchesPerEpoch'])],
     ['seed', json['seed'] === null || isNumber(json['seed'])],
+    ['initialLr', isAbsent(json['initialLr']) || isNumber(json['initialLr'])],
     [
-      'initialLr',
-      json['initialLr'] === undefined || json['initialLr'] === null || isNumber(json['initialLr']),
+      'hyper',
+      isAbsent(json['hyper']) ||
+        (isObject(json['hyper']) &&
+          Object.values(json['hyper']).every((v) => isNumber(v) || typeof v === 'boolean')),
     ],
+    ['epochs', isAbsent(json['epochs']) || (isCount(json['epochs']) && (json['epochs'] as number) > 0)],
+    ['schedule', isAbsent(json['schedule']) || isScheduleConfig(json['schedule'])],
+    ['config', isAbsent(json['config']) || isObject(json['config'])],
     ['history', !!history && Array.isArray(history['points']) && Array.isArray(history['epochs'])],
   ];
   const bad = checks.filter(([, ok]) => !ok).map(([field]) => field);
   if (bad.length > 0) throw new Damage(file, `has missing or malformed fields: ${bad.join(', ')}`);
   const { format: _f, version: _v, savedAt: _s, ...state } = json;
-  return { initialLr: null, ...(state as Omit<RunState, 'initialLr'>) } as RunState;
+  // Fields 0.1.0 did not write, as null.
+  return { initialLr: null, hyper: null, epochs: null, schedule: null, config: null, ...state } as RunState;
 }
 
 /** Reads an optimizer state file written by {@link saveCheckpoint}; the caller disposes its tensors. */
@@ -317,6 +373,35 @@ export async function findCheckpoint(
     }
   }
   throw new CheckpointError(store.location, problems);
+}
+
+/** The settings a checkpoint holds: the run's, and its optimizer's. */
+export function settingsOf(contents: CheckpointContents): CheckpointSettings {
+  const { state, optimizer } = contents;
+  return {
+    kind: optimizer.kind,
+    initialLr: state.initialLr ?? Number(optimizer.hyper['lr']),
+    hyper: state.hyper ?? optimizer.hyper,
+    epochs: state.epochs,
+    schedule: state.schedule,
+    seed: state.seed,
+    config: state.config,
+  };
+}
+
+/**
+ * The settings of the checkpoint a resumed run would continue from (the newest complete one, chosen as
+ * {@link findCheckpoint} does), read before training: a command line fills in from it the settings its user did
+ * not give again. Null when the store holds no checkpoint; throws {@link CheckpointError} when none is complete.
+ */
+export async function checkpointSettings(store: RunStore): Promise<CheckpointSettings | null> {
+  const contents = await findCheckpoint(store);
+  if (contents === null) return null;
+  try {
+    return settingsOf(contents);
+  } finally {
+    contents.dispose();
+  }
 }
 
 /**

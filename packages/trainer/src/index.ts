@@ -5,11 +5,15 @@ export {
   CHECKPOINT_FILES,
   type CheckpointContents,
   CheckpointError,
+  type CheckpointSettings,
+  type ConfigValue,
+  checkpointSettings,
   checkpointWeights,
   findCheckpoint,
   latestCheckpoint,
   loadCheckpoint,
   modelSafetensors,
+  type RunConfig,
   type RunState,
   readOptimizerState,
   saveCheckpoint,
@@ -45,6 +49,7 @@ export {
   type LRSchedule,
   type OneCycleLROptions,
   oneCycleLR,
+  type ScheduleConfig,
   type StepLROptions,
   stepLR,
 } from './schedule.ts';
@@ -59,7 +64,6 @@ export {
 } from './step.ts';
 export type { RunStore } from './store.ts';
 export {
-  type CheckpointSettings,
   type DataInput,
   type DataSource,
   type OptimizerFactory,

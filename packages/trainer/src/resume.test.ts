@@ -4,8 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkpointSettings } from './checkpoint.ts';
+import { TrainingAbortedError } from './errors.ts';
+import { FolderStore } from './folder-store.ts';
+import type { History } from './history.ts';
 import { SGD } from './optim.ts';
+import { cosineAnnealingLR, oneCycleLR, stepLR } from './schedule.ts';
 import { tinyModel, toyData } from './test-helpers.ts';
+import type { OptimizerFactory } from './train.ts';
 import { type TrainOptions, trainCh6 } from './train-node.ts';
 
 let root: string;
@@ -23,7 +29,7 @@ const options = (outDir: string, lines: string[], epochs = 3): TrainOptions => (
   png: false,
 });
 
-/** A copy of a finished 2-epoch run (checkpoints epoch-0001 and epoch-0002), to damage. */
+/** A copy of a 3-epoch run stopped after epoch 2 (checkpoints epoch-0001 and epoch-0002), to damage or resume. */
 async function run2(): Promise<string> {
   const dir = join(root, `run-${n++}`);
   await cp(template, dir, { recursive: true });
@@ -49,7 +55,14 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'skipnet-resume-'));
   template = join(root, 'template');
   const model = tinyModel();
-  await trainCh6(model, toyData(16, 8), toyData(8, 8), options(template, [], 2));
+  const stop = new AbortController();
+  await expect(
+    trainCh6(model, toyData(16, 8), toyData(8, 8), {
+      ...options(template, []),
+      signal: stop.signal,
+      callbacks: { onEpochEnd: ({ record }) => void (record.epoch === 2 && stop.abort()) },
+    }),
+  ).rejects.toThrow(TrainingAbortedError);
   model.dispose();
 });
 afterAll(async () => {
@@ -176,6 +189,10 @@ describe('resume with settings of your own', () => {
       kind: 'SGD',
       initialLr: 0.1,
       hyper: { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false },
+      epochs: 3,
+      schedule: null,
+      seed: 4,
+      config: null,
     });
     expect(lines[0]).toBe(
       "resume: settings differ from the checkpoint's, yours are used: lr 0.01 (checkpoint 0.1), momentum 0.5 (checkpoint 0.9)",
@@ -188,5 +205,131 @@ describe('resume with settings of your own', () => {
     const dir = await run2();
     const { lines } = await resume(dir);
     expect(lines.filter((l) => l.startsWith('resume:'))).toEqual([]);
+  });
+});
+
+describe('resume with a schedule', () => {
+  /** Weights as bytes, to compare two runs exactly. */
+  const weightsOf = (dir: string) => readFile(ckpt(dir, 'epoch-0003', 'weights.safetensors'));
+  const withoutTimes = (h: History) => h.epochs.map(({ time: _, trainTime: __, ...rest }) => rest);
+
+  it('one-cycle from the optimizer’s rate: stopped and resumed without restating the rate, it repeats the run that never stopped', async () => {
+    // 3 epochs of 2 steps; the resumed run's factory takes the rate from the checkpoint, as a command line does
+    // for a flag not given again; its own default (0.01) must not leak into the schedule.
+    const schedule = () => oneCycleLR({ totalSteps: 6 });
+    const factory =
+      (lr: number): OptimizerFactory =>
+      (p, saved) =>
+        new SGD(p, { lr: saved?.initialLr ?? lr, momentum: 0.9 });
+    const run = async (dir: string, extra: Partial<TrainOptions>) => {
+      const rates: number[] = [];
+      const model = tinyModel();
+      try {
+        const r = await trainCh6(model, toyData(16, 8), toyData(8, 8), {
+          ...options(dir, []),
+          schedule: schedule(),
+          callbacks: { onBatchEnd: (b) => void rates.push(b.lr) },
+          ...extra,
+        });
+        return { rates, history: r.history };
+      } catch (e) {
+        if (!(e instanceof TrainingAbortedError)) throw e;
+        return { rates, history: null };
+      } finally {
+        model.dispose();
+      }
+    };
+    const straight = await run(join(root, 'onecycle-straight'), { optimizer: factory(0.2) });
+    const dir = join(root, 'onecycle-resumed');
+    const stop = new AbortController();
+    const first = await run(dir, {
+      optimizer: factory(0.2),
+      signal: stop.signal,
+      callbacks: { onBatchEnd: (b) => void (b.globalStep === 3 && stop.abort()) },
+    });
+    expect(first.history).toBeNull();
+    // The checkpoint offers the momentum the run was made with, not the one the cycle had reached at step 3.
+    const saved = await checkpointSettings(new FolderStore(dir));
+    expect(saved).toMatchObject({
+      initialLr: 0.2,
+      hyper: { momentum: 0.9 },
+      schedule: { name: 'oneCycleLR' },
+    });
+    const lines: string[] = [];
+    const resumed = await run(dir, { optimizer: factory(0.01), resume: true, log: (l) => lines.push(l) });
+    expect(resumed.rates).toEqual(straight.rates.slice(3));
+    expect(straight.rates[0]).toBeCloseTo(0.2 / 25, 15); // the cycle's start: the optimizer's rate / divFactor
+    expect(lines.filter((l) => l.startsWith('resume:'))).toEqual([]);
+    expect(withoutTimes(resumed.history!)).toEqual(withoutTimes(straight.history!));
+    expect((await weightsOf(dir)).equals(await weightsOf(join(root, 'onecycle-straight')))).toBe(true);
+  });
+
+  it('says which settings differ: the schedule’s, epochs, batches per epoch and your config', async () => {
+    const dir = join(root, `run-${n++}`);
+    const model = tinyModel();
+    const base = {
+      ...options(dir, [], 1),
+      schedule: stepLR({ stepSize: 1 }),
+      config: { batchSize: 8, widths: [4] },
+    };
+    await trainCh6(model, toyData(16, 8), toyData(8, 8), base);
+    expect(await checkpointSettings(new FolderStore(dir))).toEqual({
+      kind: 'SGD',
+      initialLr: 0.1,
+      hyper: { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false },
+      epochs: 1,
+      schedule: { name: 'stepLR', stepSize: 1, gamma: 0.1 },
+      seed: 4,
+      config: { batchSize: 8, widths: [4] },
+    });
+    const lines: string[] = [];
+    await trainCh6(model, toyData(16, 4), toyData(8, 8), {
+      ...options(dir, lines, 2),
+      resume: true,
+      schedule: stepLR({ stepSize: 2 }),
+      config: { batchSize: 4, widths: [4] },
+    });
+    expect(lines[0]).toBe(
+      "resume: settings differ from the checkpoint's, yours are used: batchSize 4 (checkpoint 8), epochs 2 " +
+        '(checkpoint 1), batchesPerEpoch 4 (checkpoint 2), stepLR stepSize 2 (checkpoint 1)',
+    );
+    // The next checkpoint records the settings the run now has.
+    expect(await checkpointSettings(new FolderStore(dir))).toMatchObject({
+      epochs: 2,
+      schedule: { stepSize: 2 },
+      config: { batchSize: 4 },
+    });
+    model.dispose();
+  });
+
+  it('another kind of schedule takes over where the run is, and the run says so in a line of its own', async () => {
+    const dir = await run2();
+    const lines: string[] = [];
+    const model = tinyModel();
+    const r = await trainCh6(model, toyData(16, 8), toyData(8, 8), {
+      ...options(dir, lines),
+      resume: true,
+      schedule: cosineAnnealingLR({ tMax: 3 }),
+    });
+    expect(lines.slice(0, 2)).toEqual([
+      "resume: settings differ from the checkpoint's, yours are used: schedule cosineAnnealingLR (checkpoint none)",
+      'resume: the schedule is not the checkpoint\'s: cosineAnnealingLR({ tMax: 3, etaMin: 0, interval: "epoch" }) ' +
+        'takes over from a constant rate (no schedule) at epoch 3, step 5 of the run, with the rate it gives ' +
+        'there, as if the run had used it from the start',
+    ]);
+    const rates = r.history.epochs.map((e) => e.lr);
+    expect(rates.slice(0, 2)).toEqual([0.1, 0.1]);
+    expect(rates[2]).toBeCloseTo((0.1 * (1 + Math.cos((2 * Math.PI) / 3))) / 2, 12);
+    model.dispose();
+  });
+
+  it('says when a resumed run has no epochs left to train', async () => {
+    const dir = await run2();
+    const lines: string[] = [];
+    const model = tinyModel();
+    await trainCh6(model, toyData(16, 8), toyData(8, 8), { ...options(dir, lines, 2), resume: true });
+    expect(lines).toContain('resume: the run has trained 2 epochs of 2 already; raise epochs to train on');
+    expect(lines.filter((l) => l.startsWith('epoch '))).toEqual([]);
+    model.dispose();
   });
 });

@@ -48,6 +48,19 @@ describe('LR schedules follow torch.optim.lr_scheduler', () => {
     );
   });
 
+  it('OneCycleLR without maxLr peaks at the optimizer’s rate: PyTorch’s max_lr=0.1 sequence from lr 0.1', () => {
+    const s = oneCycleLR({ totalSteps: 10 });
+    expectSeq(
+      range(10).map((t) => s.lr(t, 0.1)),
+      [
+        0.004, 0.052, 0.1, 0.09504846320134738, 0.0811745653949763, 0.06112620219362893, 0.03887419780637107,
+        0.0188258346050237, 0.004951936798652629, 4e-7,
+      ],
+    );
+    expect(s.lr(2, 0.3)).toBeCloseTo(0.3, 15); // another optimizer rate, another peak
+    expect(s.config).not.toHaveProperty('maxLr');
+  });
+
   it('OneCycleLR three-phase, linear (epochs × stepsPerEpoch)', () => {
     const s = oneCycleLR({
       maxLr: 0.1,
@@ -64,6 +77,29 @@ describe('LR schedules follow torch.optim.lr_scheduler', () => {
       range(10).map((t) => s.momentum!(t)),
       [0.95, 0.9, 0.85, 0.9, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95],
     );
+  });
+
+  it('describe themselves as plain data, with their defaults, for checkpoints', () => {
+    expect(stepLR({ stepSize: 3 }).config).toEqual({ name: 'stepLR', stepSize: 3, gamma: 0.1 });
+    expect(cosineAnnealingLR({ tMax: 5 }).config).toEqual({
+      name: 'cosineAnnealingLR',
+      tMax: 5,
+      etaMin: 0,
+      interval: 'epoch',
+    });
+    expect(oneCycleLR({ maxLr: 0.1, epochs: 2, stepsPerEpoch: 4 }).config).toEqual({
+      name: 'oneCycleLR',
+      maxLr: 0.1,
+      totalSteps: 8,
+      pctStart: 0.3,
+      annealStrategy: 'cos',
+      divFactor: 25,
+      finalDivFactor: 1e4,
+      threePhase: false,
+      cycleMomentum: true,
+      baseMomentum: 0.85,
+      maxMomentum: 0.95,
+    });
   });
 
   it('OneCycleLR past its total steps is an error that names the fix, as in PyTorch', () => {

@@ -7,9 +7,21 @@
  */
 export interface LRSchedule {
   readonly interval: 'epoch' | 'step';
+  /**
+   * What the schedule is, as plain data (`{ name: 'stepLR', stepSize: 30, gamma: 0.1 }`): checkpoints keep it, so
+   * a resumed run can say when its schedule is not the one the run had (PyTorch keeps a scheduler's settings in
+   * its `state_dict()` for the same reason). A schedule of your own names itself and its settings here.
+   */
+  readonly config: ScheduleConfig;
   lr(t: number, initialLr: number): number;
   /** The momentum (SGD) or beta1 (Adam) a one-cycle schedule sets alongside the rate. */
   momentum?(t: number): number;
+}
+
+/** A schedule's name and settings, as JSON can hold them. */
+export interface ScheduleConfig {
+  readonly name: string;
+  readonly [setting: string]: string | number | boolean;
 }
 
 /** Options of {@link stepLR}, as `torch.optim.lr_scheduler.StepLR` names them. */
@@ -23,7 +35,11 @@ export interface StepLROptions {
 /** `StepLR`: `initialLr · gamma^⌊epoch / stepSize⌋`, stepped once per epoch. */
 export function stepLR({ stepSize, gamma = 0.1 }: StepLROptions): LRSchedule {
   if (!(stepSize >= 1)) throw new Error(`stepLR: stepSize must be >= 1, got ${stepSize}`);
-  return { interval: 'epoch', lr: (t, lr) => lr * gamma ** Math.floor(t / stepSize) };
+  return {
+    interval: 'epoch',
+    config: { name: 'stepLR', stepSize, gamma },
+    lr: (t, lr) => lr * gamma ** Math.floor(t / stepSize),
+  };
 }
 
 /** Options of {@link cosineAnnealingLR}, as `torch.optim.lr_scheduler.CosineAnnealingLR` names them. */
@@ -45,14 +61,19 @@ export function cosineAnnealingLR({
   if (!(tMax > 0)) throw new Error(`cosineAnnealingLR: tMax must be > 0, got ${tMax}`);
   return {
     interval,
+    config: { name: 'cosineAnnealingLR', tMax, etaMin, interval },
     lr: (t, lr) => etaMin + ((lr - etaMin) * (1 + Math.cos((Math.PI * t) / tMax))) / 2,
   };
 }
 
 /** Options of {@link oneCycleLR}, as `torch.optim.lr_scheduler.OneCycleLR` names them. */
 export interface OneCycleLROptions {
-  /** Peak learning rate. */
-  maxLr: number;
+  /**
+   * Peak learning rate (PyTorch's `max_lr`, when you want its behaviour: the optimizer's rate is then ignored).
+   * Default: the optimizer's rate (`initialLr`), so the peak has one source, the optimizer, and a resumed run's
+   * optimizer decides it.
+   */
+  maxLr?: number;
   /** Total optimizer steps (or give `epochs` and `stepsPerEpoch`). */
   totalSteps?: number;
   epochs?: number;
@@ -61,7 +82,7 @@ export interface OneCycleLROptions {
   pctStart?: number;
   /** Default 'cos'. */
   annealStrategy?: 'cos' | 'linear';
-  /** Initial rate is `maxLr / divFactor`. Default 25. */
+  /** Initial rate is the peak `/ divFactor`. Default 25. */
   divFactor?: number;
   /** Final rate is the initial rate `/ finalDivFactor`. Default 1e4. */
   finalDivFactor?: number;
@@ -76,8 +97,9 @@ export interface OneCycleLROptions {
 }
 
 /**
- * `OneCycleLR`, stepped after every optimizer step; `t` beyond the last step is an error, as in PyTorch. Like
- * PyTorch's, it sets its own rates from `maxLr` and ignores the optimizer's initial rate.
+ * `OneCycleLR`, stepped after every optimizer step; `t` beyond the last step is an error, as in PyTorch. The
+ * rate climbs from `peak / divFactor` to the peak and anneals to `peak / divFactor / finalDivFactor`, where the
+ * peak is `maxLr` or, without it, the optimizer's own rate.
  */
 export function oneCycleLR(options: OneCycleLROptions): LRSchedule {
   const {
@@ -101,39 +123,71 @@ export function oneCycleLR(options: OneCycleLROptions): LRSchedule {
   }
   if (!(pctStart >= 0 && pctStart <= 1))
     throw new Error(`oneCycleLR: pctStart must be in [0, 1], got ${pctStart}`);
-  const initialLr = maxLr / divFactor;
-  const minLr = initialLr / finalDivFactor;
-  type Phase = { end: number; lr: [number, number]; momentum: [number, number] };
-  const up = pctStart * totalSteps - 1;
-  const phases: Phase[] = threePhase
+  if (maxLr !== undefined && !(maxLr > 0)) throw new Error(`oneCycleLR: maxLr must be > 0, got ${maxLr}`);
+  type Span = [number, number];
+  const ends = threePhase
+    ? [pctStart * totalSteps - 1, 2 * pctStart * totalSteps - 2, totalSteps - 1]
+    : [pctStart * totalSteps - 1, totalSteps - 1];
+  const rates = (peak: number): Span[] => {
+    const initial = peak / divFactor;
+    const min = initial / finalDivFactor;
+    return threePhase
+      ? [
+          [initial, peak],
+          [peak, initial],
+          [initial, min],
+        ]
+      : [
+          [initial, peak],
+          [peak, min],
+        ];
+  };
+  const momenta: Span[] = threePhase
     ? [
-        { end: up, lr: [initialLr, maxLr], momentum: [maxMomentum, baseMomentum] },
-        { end: 2 * pctStart * totalSteps - 2, lr: [maxLr, initialLr], momentum: [baseMomentum, maxMomentum] },
-        { end: totalSteps - 1, lr: [initialLr, minLr], momentum: [maxMomentum, maxMomentum] },
+        [maxMomentum, baseMomentum],
+        [baseMomentum, maxMomentum],
+        [maxMomentum, maxMomentum],
       ]
     : [
-        { end: up, lr: [initialLr, maxLr], momentum: [maxMomentum, baseMomentum] },
-        { end: totalSteps - 1, lr: [maxLr, minLr], momentum: [baseMomentum, maxMomentum] },
+        [maxMomentum, baseMomentum],
+        [baseMomentum, maxMomentum],
       ];
   const anneal =
     annealStrategy === 'cos'
       ? (a: number, b: number, pct: number) => b + ((a - b) / 2) * (Math.cos(Math.PI * pct) + 1)
       : (a: number, b: number, pct: number) => (b - a) * pct + a;
-  const at = (t: number, pick: (p: Phase) => [number, number]): number => {
+  /** The value at step `t` of the phase it falls in, each phase going from `spans[i][0]` to `spans[i][1]`. */
+  const at = (t: number, spans: Span[]): number => {
     if (t > totalSteps) {
       throw new Error(`oneCycleLR: step ${t} is past totalSteps ${totalSteps}; raise totalSteps or epochs`);
     }
     let start = 0;
-    for (let i = 0; i < phases.length; i++) {
-      const phase = phases[i]!;
-      if (t <= phase.end || i === phases.length - 1) {
-        const [a, b] = pick(phase);
-        return anneal(a, b, (t - start) / (phase.end - start));
+    for (let i = 0; i < ends.length; i++) {
+      const end = ends[i]!;
+      if (t <= end || i === ends.length - 1) {
+        const [a, b] = spans[i]!;
+        return anneal(a, b, (t - start) / (end - start));
       }
-      start = phase.end;
+      start = end;
     }
     throw new Error('unreachable');
   };
-  const schedule: LRSchedule = { interval: 'step', lr: (t) => at(t, (p) => p.lr) };
-  return cycleMomentum ? { ...schedule, momentum: (t) => at(t, (p) => p.momentum) } : schedule;
+  const schedule: LRSchedule = {
+    interval: 'step',
+    config: {
+      name: 'oneCycleLR',
+      ...(maxLr === undefined ? {} : { maxLr }),
+      totalSteps,
+      pctStart,
+      annealStrategy,
+      divFactor,
+      finalDivFactor,
+      threePhase,
+      cycleMomentum,
+      baseMomentum,
+      maxMomentum,
+    },
+    lr: (t, initialLr) => at(t, rates(maxLr ?? initialLr)),
+  };
+  return cycleMomentum ? { ...schedule, momentum: (t) => at(t, momenta) } : schedule;
 }

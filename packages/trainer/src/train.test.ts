@@ -217,6 +217,10 @@ describe('checkpoints', () => {
       batchesPerEpoch: 2,
       seed: 3,
       initialLr: 0.1,
+      hyper: { lr: 0.1, momentum: 0.9, nesterov: false },
+      epochs: 3,
+      schedule: { name: 'stepLR', stepSize: 1, gamma: 0.5 },
+      config: { batchSize: 8, widths: [4, 8], dataset: 'synthetic' },
       history: { points: [{ epoch: 1, testAcc: 0.5 }], epochs: [] },
     };
     opt.dispose(); // an instance stays its owner's; make a live one with buffers

@@ -1,14 +1,22 @@
 import type { Module } from '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainCallbacks } from './callbacks.ts';
-import { applyCheckpoint, findCheckpoint, type RunState, saveCheckpoint } from './checkpoint.ts';
+import {
+  applyCheckpoint,
+  type CheckpointSettings,
+  findCheckpoint,
+  type RunConfig,
+  type RunState,
+  saveCheckpoint,
+  settingsOf,
+} from './checkpoint.ts';
 import { NonFiniteLossError, TrainingAbortedError } from './errors.ts';
 import { emptyHistory, formatEpochLine } from './history.ts';
 import { type InitMode, initialise } from './init.ts';
 import { type Optimizer, SGD } from './optim.ts';
 import { type ProgressMode, progressCallbacks } from './progress.ts';
 import { type PlotPngRenderer, reportCallbacks } from './reports.ts';
-import type { LRSchedule } from './schedule.ts';
+import type { LRSchedule, ScheduleConfig } from './schedule.ts';
 import { type Batches, evaluateAccuracy, StepLog } from './step.ts';
 import type { RunStore } from './store.ts';
 
@@ -25,16 +33,6 @@ export interface DataSource {
 
 /** A {@link DataSource}, or just a function from epoch to batches. */
 export type DataInput = DataSource | ((epoch: number) => Batches);
-
-/** What the checkpoint of a resumed run says of its optimizer. */
-export interface CheckpointSettings {
-  /** `'SGD' | 'Adam' | 'AdamW'` or your optimizer's kind. */
-  kind: string;
-  /** The rate before any schedule (PyTorch's `initial_lr`). */
-  initialLr: number;
-  /** The settings at the time of saving (a schedule may have moved `lr` and `momentum`). */
-  hyper: Record<string, number | boolean>;
-}
 
 /**
  * Makes the optimizer over the model's named parameters. `resumed` is the checkpoint's settings when the run
@@ -56,8 +54,16 @@ export interface TrainOptions {
    * makes) or an instance over this model's parameters (yours to dispose). Its `lr` is the run's base rate.
    */
   optimizer?: Optimizer | OptimizerFactory;
-  /** Learning-rate schedule from the optimizer's rate, applied per epoch or per step as PyTorch's would be. */
+  /**
+   * Learning-rate schedule from the optimizer's rate, applied per epoch or per step as PyTorch's would be. It
+   * counts epochs and steps from the run's start, so a resumed run continues it where it was.
+   */
   schedule?: LRSchedule;
+  /**
+   * Settings of yours the trainer does not know of (a command line's batch size, model, data set), as JSON: kept
+   * in every checkpoint, handed back on resume (`CheckpointSettings.config`) and compared like the trainer's own.
+   */
+  config?: RunConfig;
   /**
    * 'auto' (default): d2l's Xavier-uniform init of every Conv2d and Linear weight for a fresh model; a model
    * whose weights were loaded (PyTorch weights, a checkpoint) keeps them, and the run says so. 'xavier' always
@@ -75,8 +81,8 @@ export interface TrainOptions {
   store?: RunStore;
   /**
    * Continue the run in `store` from its newest complete checkpoint (a damaged one is skipped with a line saying
-   * so); starts fresh when there is none. The optimizer's settings are yours: those that differ from the
-   * checkpoint's are logged.
+   * so); starts fresh when there is none. The settings are yours (optimizer, schedule, epochs, seed, config):
+   * those that differ from the checkpoint's are logged, a schedule of another kind in a line of its own.
    */
   resume?: boolean;
   /** Checkpoint folders to keep. Default 2. */
@@ -146,11 +152,65 @@ function makeOptimizer(
   return { optimizer: made, owned: typeof optimizer === 'function' };
 }
 
-/** `key value (checkpoint value)` for each setting that differs from the checkpoint's. */
-function differences(ours: Record<string, unknown>, theirs: Record<string, unknown>): string[] {
+/** A setting's value as the lines show it (JSON for lists and objects). */
+const shown = (v: unknown): string => (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+
+/** `key value (checkpoint value)` for each setting the checkpoint also has and that differs from it. */
+function differences(ours: Record<string, unknown>, theirs: Record<string, unknown>, prefix = ''): string[] {
   return Object.keys(ours)
-    .filter((k) => k in theirs && ours[k] !== theirs[k])
-    .map((k) => `${k} ${ours[k]} (checkpoint ${theirs[k]})`);
+    .filter((k) => k in theirs && shown(ours[k]) !== shown(theirs[k]))
+    .map((k) => `${prefix}${k} ${shown(ours[k])} (checkpoint ${shown(theirs[k])})`);
+}
+
+/** A schedule as code would make it: `cosineAnnealingLR({ tMax: 4, etaMin: 0, interval: "epoch" })`. */
+function describeSchedule(config: ScheduleConfig | null): string {
+  if (config === null) return 'a constant rate (no schedule)';
+  const { name, ...settings } = config;
+  const list = Object.entries(settings).map(([k, v]) => `${k}: ${JSON.stringify(v)}`);
+  return `${name}(${list.length > 0 ? `{ ${list.join(', ')} }` : ''})`;
+}
+
+/**
+ * The lines a resumed run logs about its settings against the checkpoint's: one listing each that differs (yours
+ * are used), and one more when the schedule is of another kind, saying where the new schedule takes over.
+ */
+function resumeNotes(
+  ours: CheckpointSettings,
+  theirs: CheckpointSettings,
+  state: RunState,
+  batchesPerEpoch: number | null,
+  scheduled: readonly string[],
+): string[] {
+  // A one-cycle schedule sets the momentum from the step count, so the saved one is no setting of yours.
+  const hyper = (h: Record<string, number | boolean>) =>
+    Object.fromEntries(Object.entries(h).filter(([k]) => !scheduled.includes(k)));
+  // The run's own settings last, so that a config key of the same name cannot hide them.
+  const settings = (s: CheckpointSettings, batches: number | null) => ({
+    ...s.config,
+    ...hyper(s.hyper),
+    lr: s.initialLr,
+    ...(s.seed === null ? {} : { seed: s.seed }),
+    ...(s.epochs === null ? {} : { epochs: s.epochs }),
+    ...(batches === null ? {} : { batchesPerEpoch: batches }),
+  });
+  const changed = differences(settings(ours, batchesPerEpoch), settings(theirs, state.batchesPerEpoch));
+  const [mine, before] = [ours.schedule, theirs.schedule];
+  const sameKind = mine?.name === before?.name;
+  if (mine && before && sameKind) changed.push(...differences(mine, before, `${mine.name} `));
+  if (!sameKind) changed.push(`schedule ${mine?.name ?? 'none'} (checkpoint ${before?.name ?? 'none'})`);
+  const notes: string[] = [];
+  if (changed.length > 0)
+    notes.push(`resume: settings differ from the checkpoint's, yours are used: ${changed.join(', ')}`);
+  if (!sameKind) {
+    // Not refused: a schedule is yours to change (say, a constant low rate after a finished cycle). Schedules count
+    // from the run's start, so the new one does not start over: it gives the rate it has at this point of the run.
+    notes.push(
+      `resume: the schedule is not the checkpoint's: ${describeSchedule(mine)} takes over from ` +
+        `${describeSchedule(before)} at epoch ${state.epoch + 1}, step ${state.globalStep + 1} of the run, ` +
+        'with the rate it gives there, as if the run had used it from the start',
+    );
+  }
+  return notes;
 }
 
 interface Run {
@@ -161,10 +221,15 @@ interface Run {
 }
 
 /**
- * The run's starting point: the newest complete checkpoint of `store` when resuming (your optimizer settings
- * win; differences are logged), else a fresh state and d2l's init. Clears what a killed run left half-written.
+ * The run's starting point: the newest complete checkpoint of `store` when resuming (your settings win;
+ * differences are logged), else a fresh state and d2l's init. Clears what a killed run left half-written.
  */
-async function startRun(model: Module, options: TrainOptions, log: (line: string) => void): Promise<Run> {
+async function startRun(
+  model: Module,
+  options: TrainOptions,
+  batchesPerEpoch: number | null,
+  log: (line: string) => void,
+): Promise<Run> {
   const { store } = options;
   if (options.resume && !store)
     throw new Error('trainCh6: resume needs the run to continue: pass store (or outDir)');
@@ -174,14 +239,17 @@ async function startRun(model: Module, options: TrainOptions, log: (line: string
   }
   const contents = options.resume && store ? await findCheckpoint(store, log) : null;
   try {
-    const saved = contents && {
-      kind: contents.optimizer.kind,
-      initialLr: contents.state.initialLr ?? Number(contents.optimizer.hyper['lr']),
-      hyper: contents.optimizer.hyper,
-    };
+    const saved = contents && settingsOf(contents);
     const { optimizer, owned } = makeOptimizer(model, options, saved);
-    const initialLr = optimizer.lr;
     const seed = options.seed ?? null;
+    // What this run records in its checkpoints (a resumed run: the settings it now runs with).
+    const settings = {
+      initialLr: optimizer.lr,
+      hyper: tf.tidy(() => optimizer.stateDict().hyper),
+      epochs: options.epochs,
+      schedule: options.schedule?.config ?? null,
+      config: options.config ?? null,
+    };
     if (!contents || !saved || !store) {
       initialise(model, options.init ?? 'auto', options.seed, log);
       const state: RunState = {
@@ -193,33 +261,22 @@ async function startRun(model: Module, options: TrainOptions, log: (line: string
         epochSeconds: 0,
         batchesPerEpoch: null,
         seed,
-        initialLr,
+        ...settings,
         history: emptyHistory(),
       };
       return { state, optimizer, owned, resumedFrom: null };
     }
-    const ours = tf.tidy(() => optimizer.stateDict().hyper);
     try {
       applyCheckpoint(store, contents, { model, optimizer }, { keepHyper: true });
     } catch (e) {
       if (owned) optimizer.dispose();
       throw e;
     }
-    // A schedule's momentum is recomputed from the step count, so the saved one is no setting of yours.
+    const ours: CheckpointSettings = { kind: saved.kind, seed, ...settings };
     const scheduled = options.schedule?.momentum ? ['momentum', 'beta1'] : [];
-    const theirs = Object.fromEntries(Object.entries(saved.hyper).filter(([k]) => !scheduled.includes(k)));
-    const changed = differences(
-      { ...ours, lr: initialLr, ...(seed === null ? {} : { seed }) },
-      {
-        ...theirs,
-        lr: saved.initialLr,
-        ...(contents.state.seed === null ? {} : { seed: contents.state.seed }),
-      },
-    );
-    if (changed.length > 0)
-      log(`resume: settings differ from the checkpoint's, yours are used: ${changed.join(', ')}`);
+    for (const note of resumeNotes(ours, saved, contents.state, batchesPerEpoch, scheduled)) log(note);
     const resumedFrom = store.locate(`checkpoints/${contents.name}`);
-    const state = { ...contents.state, seed: seed ?? contents.state.seed, initialLr };
+    const state = { ...contents.state, ...settings, seed: seed ?? contents.state.seed };
     return { state, optimizer, owned, resumedFrom };
   } finally {
     contents?.dispose();
@@ -251,8 +308,16 @@ export async function trainCh6(
     ...(store ? [reportCallbacks(store, { epochs, title: options.title, plotPng: options.plotPng })] : []),
     ...(Array.isArray(options.callbacks) ? options.callbacks : options.callbacks ? [options.callbacks] : []),
   ];
-  const { state: start, optimizer, owned, resumedFrom } = await startRun(model, options, log);
+  const {
+    state: start,
+    optimizer,
+    owned,
+    resumedFrom,
+  } = await startRun(model, options, train.length ?? null, log);
   let state = start;
+  if (resumedFrom !== null && state.epoch >= epochs) {
+    log(`resume: the run has trained ${state.epoch} epochs of ${epochs} already; raise epochs to train on`);
+  }
   const initialLr = state.initialLr!;
   let checkpoint = resumedFrom;
   const save = async (): Promise<string | null> => {
