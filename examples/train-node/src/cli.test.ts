@@ -119,7 +119,10 @@ describe('skipnet-train', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(/^epoch 1,/m);
     expect(r.stdout).toMatch(/^epoch 2, loss /m);
-    expect(r.stdout).not.toMatch(/differ from the checkpoint/);
+    // The one setting given anew; nothing else differs.
+    expect(r.stdout).toMatch(
+      /^resume: settings differ from the checkpoint's, yours are used: epochs 2 \(checkpoint 1\)$/m,
+    );
     const straight = join(work, 'straight');
     const s = await run([...tiny, '--epochs', '2', '--seed', '5', '--out', straight, '--no-progress']);
     expect(s.code, s.stderr).toBe(0);
@@ -377,6 +380,91 @@ describe('skipnet-train', () => {
     expect(stderr).toMatch(/training aborted in epoch 1 after batch \d+; saved .*checkpoints/);
     expect(stderr).toContain(`To continue: skipnet-train --resume --out ${dir}`);
     expect(existsSync(join(dir, 'checkpoints', 'latest.json'))).toBe(true);
+  });
+});
+
+/** A run with a per-batch schedule: 48 images in batches of 16, 3 steps an epoch, 6 in the cycle. */
+const oneCycle = [...tiny, '--batch-size', '16', '--epochs', '2', '--schedule', 'onecycle', '--lr', '0.05'];
+const straight = join(work, 'onecycle-straight');
+
+function history(dir: string): { epochs: Array<{ lr: number }> } {
+  return JSON.parse(readFileSync(join(dir, 'history.json'), 'utf8'));
+}
+
+function lastWeights(dir: string): Buffer {
+  return readFileSync(join(dir, 'checkpoints', 'epoch-0002', 'weights.safetensors'));
+}
+
+/** A copy of the straight run as it was when its first epoch ended: its checkpoint epoch-0001 the latest. */
+function stoppedAfterEpoch1(name: string): string {
+  const dir = join(work, name);
+  cpSync(straight, dir, { recursive: true });
+  rmSync(join(dir, 'checkpoints', 'epoch-0002'), { recursive: true });
+  writeFileSync(join(dir, 'checkpoints', 'latest.json'), '{"checkpoint": "epoch-0001"}\n');
+  return dir;
+}
+
+// Issue 16, failure 6: on --resume the flags given win, the rest come from the checkpoint, and the run says what
+// differs. Each test resumes its own copy of one stopped run, so they run side by side.
+describe.concurrent('--resume of a onecycle run (3 steps an epoch, 2 epochs)', () => {
+  beforeAll(async () => {
+    const r = await run([...oneCycle, '--out', straight, '--no-progress']);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it.each([
+    [
+      'the run’s flags again but --lr',
+      'again',
+      oneCycle.filter((a, i) => a !== '--lr' && oneCycle[i - 1] !== '--lr'),
+    ],
+    ['no flag but --resume (and --backend)', 'bare', ['--backend', 'wasm']],
+  ])('without --lr follows exactly the rates of the run that never stopped: %s', async (_, name, flags) => {
+    const dir = stoppedAfterEpoch1(`onecycle-${name}`);
+    const r = await run([...flags, '--resume', '--out', dir, '--no-progress']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^epoch 2, /m);
+    expect(r.stdout).not.toMatch(/^resume:/m);
+    expect(withoutTimes(history(dir))).toEqual(withoutTimes(history(straight)));
+    expect(lastWeights(dir).equals(lastWeights(straight))).toBe(true);
+  });
+
+  it('with --lr, the cycle peaks at the new rate and the run says so', async () => {
+    const dir = stoppedAfterEpoch1('onecycle-lr');
+    const r = await run(['--backend', 'wasm', '--lr', '0.1', '--resume', '--out', dir, '--no-progress']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /^resume: settings differ from the checkpoint's, yours are used: lr 0\.1 \(checkpoint 0\.05\)$/m,
+    );
+    const [before, after] = history(dir).epochs.map((e) => e.lr);
+    expect(before).toBe(history(straight).epochs[0]!.lr);
+    // The cycle's last step anneals to peak / divFactor / finalDivFactor: the new peak's, not the checkpoint's.
+    expect(after).toBeCloseTo(0.1 / 25 / 1e4, 12);
+    expect(history(straight).epochs[1]!.lr).toBeCloseTo(0.05 / 25 / 1e4, 12);
+    expect(lastWeights(dir).equals(lastWeights(straight))).toBe(false);
+  });
+
+  it('with a --schedule of another kind, the new one takes over where the run is, and the run says so', async () => {
+    const dir = stoppedAfterEpoch1('onecycle-cosine');
+    const r = await run([
+      '--backend',
+      'wasm',
+      '--schedule',
+      'cosine',
+      '--resume',
+      '--out',
+      dir,
+      '--no-progress',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /^resume: settings differ .*: schedule cosineAnnealingLR \(checkpoint oneCycleLR\)$/m,
+    );
+    expect(r.stdout).toMatch(
+      /^resume: the schedule is not the checkpoint's: cosineAnnealingLR\(\{ tMax: 2, .*\}\) takes over from oneCycleLR\(\{ totalSteps: 6, .*\}\) at epoch 2, step 4 of the run/m,
+    );
+    // cosineAnnealingLR at epoch index 1 of 2, from the checkpoint's 0.05: (0.05 · (1 + cos(π/2))) / 2.
+    expect(history(dir).epochs[1]!.lr).toBeCloseTo(0.025, 12);
   });
 });
 

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { BackendUnavailableError, selectBackend } from '@skipnet/backend';
 import { type CifarDataset, type CifarSplit, type Normalize, resize, type Transform } from '@skipnet/cifar10';
 import type { Module } from '@skipnet/nn';
@@ -8,10 +7,12 @@ import { cifarResNet, seedResNet, type Widths } from '@skipnet/resnet';
 import {
   Adam,
   AdamW,
-  CHECKPOINT_FILES,
   CheckpointError,
+  type CheckpointSettings,
+  checkpointSettings,
   cosineAnnealingLR,
   type DataSource,
+  FolderStore,
   type LRSchedule,
   NonFiniteLossError,
   type OptimizerFactory,
@@ -24,7 +25,14 @@ import {
 import { CommanderError } from 'commander';
 import { DataUnavailableError, loadData } from './data.ts';
 import { checkImageSize, memoryBudget, type StepShape } from './image-size.ts';
-import { parseOptions, SYNTHETIC_DEFAULTS, type TrainOptions, UsageError } from './options.ts';
+import {
+  parseOptions,
+  type SavedFlags,
+  SYNTHETIC_DEFAULTS,
+  type TrainOptions,
+  UsageError,
+  withCheckpoint,
+} from './options.ts';
 import { type OutDir, OutDirError, prepareOutDir } from './out-dir.ts';
 
 const SEED_EPOCHS = 20;
@@ -55,34 +63,26 @@ function makeModel(o: TrainOptions, numClasses: number, imageSize: number): Modu
   return seedResNet({ numClasses, widths, depths, ...(imageSize === 96 ? {} : { head: 'global' }) });
 }
 
-const OPTIMIZER_KINDS: Record<string, TrainOptions['optimizer']> = {
+/** The optimizer a checkpoint names, as `--optimizer` does. */
+const OPTIMIZER_FLAGS: Record<string, TrainOptions['optimizer']> = {
   SGD: 'sgd',
   Adam: 'adam',
   AdamW: 'adamw',
 };
+/** The schedule a checkpoint names (its config's name), as `--schedule` does. */
+const SCHEDULE_FLAGS: Record<string, TrainOptions['schedule']> = {
+  stepLR: 'step',
+  cosineAnnealingLR: 'cosine',
+  oneCycleLR: 'onecycle',
+};
 
-/**
- * The optimizer the flags ask for. On `--resume` a flag given on the command line wins over the checkpoint, and
- * what was not given comes from the checkpoint rather than from the flag's default (the trainer logs each setting
- * that differs), so `--resume --lr 0.001` continues a run at a lower rate and keeps its momentum.
- */
+/** The optimizer the options ask for (on `--resume`, the checkpoint's settings where no flag was given). */
 function makeOptimizer(o: TrainOptions): OptimizerFactory {
-  return (params, resumed) => {
-    const saved: Partial<Record<keyof TrainOptions, unknown>> = resumed
-      ? { ...resumed.hyper, lr: resumed.initialLr, optimizer: OPTIMIZER_KINDS[resumed.kind] }
-      : {};
-    const setting = <K extends 'optimizer' | 'lr' | 'momentum' | 'nesterov' | 'weightDecay'>(key: K) =>
-      o.given.has(key) || saved[key] === undefined ? o[key] : (saved[key] as TrainOptions[K]);
-    const lr = setting('lr');
-    const weightDecay = setting('weightDecay');
-    switch (setting('optimizer')) {
+  return (params) => {
+    const { lr, weightDecay } = o;
+    switch (o.optimizer) {
       case 'sgd':
-        return new SGD(params, {
-          lr,
-          momentum: setting('momentum'),
-          nesterov: setting('nesterov'),
-          weightDecay,
-        });
+        return new SGD(params, { lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay });
       case 'adam':
         return new Adam(params, { lr, weightDecay });
       case 'adamw':
@@ -91,6 +91,7 @@ function makeOptimizer(o: TrainOptions): OptimizerFactory {
   };
 }
 
+/** Each schedule starts from the optimizer's rate, `--lr` or the checkpoint's: onecycle's peak too. */
 function makeSchedule(o: TrainOptions, epochs: number, stepsPerEpoch: number): LRSchedule | undefined {
   switch (o.schedule) {
     case 'constant':
@@ -100,8 +101,41 @@ function makeSchedule(o: TrainOptions, epochs: number, stepsPerEpoch: number): L
     case 'cosine':
       return cosineAnnealingLR({ tMax: epochs });
     case 'onecycle':
-      return oneCycleLR({ maxLr: o.lr, totalSteps: epochs * stepsPerEpoch });
+      return oneCycleLR({ totalSteps: epochs * stepsPerEpoch });
   }
+}
+
+/**
+ * A checkpoint's settings in the CLI's flags: the trainer's own record (optimizer, its settings before any
+ * schedule, schedule, epochs, seed), and the flags it cannot know, which the CLI keeps in the run's config
+ * ({@link runConfig}). A name no flag has (a run made by your own code) stays as it is, for the flag's check to
+ * refuse.
+ */
+function savedFlags(saved: CheckpointSettings): SavedFlags {
+  const { hyper } = saved;
+  return {
+    ...saved.config,
+    optimizer: OPTIMIZER_FLAGS[saved.kind] ?? saved.kind,
+    lr: saved.initialLr,
+    momentum: hyper['momentum'],
+    nesterov: hyper['nesterov'],
+    weightDecay: hyper['weightDecay'],
+    schedule: saved.schedule ? (SCHEDULE_FLAGS[saved.schedule.name] ?? saved.schedule.name) : 'constant',
+    epochs: saved.epochs,
+    seed: saved.seed,
+  };
+}
+
+/** The flags that shape the run and that the trainer does not record itself, kept with every checkpoint. */
+function runConfig(o: TrainOptions, imageSize: number, dataset: CifarDataset['name']) {
+  return {
+    model: o.model,
+    widths: [...stepShape(o).widths],
+    imageSize,
+    dataset,
+    subset: o.subset ?? null,
+    batchSize: o.batchSize,
+  };
 }
 
 interface Pipeline {
@@ -128,25 +162,6 @@ function source(
         normalize: pipeline.normalize,
       }),
   };
-}
-
-/**
- * The seed the run in `dir` was started with, from its newest checkpoint's state; null where that cannot be read
- * (the trainer then says what is damaged and which checkpoint it continues from instead).
- */
-async function savedSeed(dir: string): Promise<number | null> {
-  try {
-    const root = join(dir, 'checkpoints');
-    const { checkpoint } = JSON.parse(await readFile(join(root, 'latest.json'), 'utf8')) as {
-      checkpoint: string;
-    };
-    const state = JSON.parse(await readFile(join(root, checkpoint, CHECKPOINT_FILES.state), 'utf8')) as {
-      seed?: unknown;
-    };
-    return typeof state.seed === 'number' ? state.seed : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Says `message` on stderr and returns the exit code. */
@@ -180,24 +195,46 @@ export async function main(argv: string[], io: Io = consoleIo, signal?: AbortSig
     throw error;
   }
   try {
-    // A resumed run keeps its seed unless --seed is given: the synthetic set and the data order follow it.
-    const seed = o.resume && !o.given.has('seed') ? ((await savedSeed(out.path)) ?? o.seed) : o.seed;
-    return await run({ ...o, seed }, out, io, signal);
+    return await run(o, out, io, signal);
   } finally {
     await out.release();
   }
 }
 
-async function run(o: TrainOptions, out: OutDir, io: Io, signal?: AbortSignal): Promise<number> {
+/** The message for a run with no complete checkpoint to resume, in the CLI's flags. */
+function cannotResume(error: CheckpointError): string {
+  return (
+    `cannot resume the run in ${error.location}: no complete checkpoint.\n` +
+    error.problems.map((p) => `  ${p}\n`).join('') +
+    'Start a new run there with --overwrite instead of --resume (the damaged run is kept until the new ' +
+    'one saves a checkpoint), or choose another --out.'
+  );
+}
+
+async function run(flags: TrainOptions, out: OutDir, io: Io, signal?: AbortSignal): Promise<number> {
   let choice: Awaited<ReturnType<typeof selectBackend>>;
   try {
-    choice = await selectBackend(o.backend);
+    choice = await selectBackend(flags.backend);
   } catch (error) {
     if (error instanceof BackendUnavailableError) return fail(io, 2, error.message);
     throw error;
   }
   io.out(`backend: ${choice.name} — ${choice.device}`);
   for (const p of choice.passedOver) io.out(`  passed over ${p.name}: ${p.reason}`);
+
+  // A resumed run is the checkpoint's, except for the flags given (the trainer logs each setting that differs):
+  // its seed, data, model, epochs, optimizer and schedule, read before any of them is used.
+  let o = flags;
+  if (o.resume) {
+    try {
+      const saved = await checkpointSettings(new FolderStore(out.path));
+      o = withCheckpoint(o, saved ? savedFlags(saved) : {});
+    } catch (error) {
+      if (error instanceof CheckpointError) return fail(io, 1, cannotResume(error));
+      if (error instanceof UsageError) return fail(io, 2, error.message);
+      throw error;
+    }
+  }
 
   const imageSize = o.imageSize ?? (o.model === 'seed' ? 96 : 32);
   const misfit = checkImageSize(stepShape(o), memoryBudget(choice.name), imageSize);
@@ -238,6 +275,7 @@ async function run(o: TrainOptions, out: OutDir, io: Io, signal?: AbortSignal): 
       epochs,
       optimizer: makeOptimizer(o),
       ...(schedule ? { schedule } : {}),
+      config: runConfig(o, imageSize, data.name),
       seed: o.seed,
       device: choice.name,
       outDir,
@@ -265,19 +303,11 @@ async function run(o: TrainOptions, out: OutDir, io: Io, signal?: AbortSignal): 
         io,
         130,
         `training aborted in epoch ${error.epoch} after batch ${error.batch}; saved ${error.checkpoint}. ` +
-          `To continue: ${again} (with this run's other flags).`,
+          `To continue: ${again} (the run's settings come from the checkpoint; give --backend or --data-dir ` +
+          'again if you chose them).',
       );
     }
-    if (error instanceof CheckpointError) {
-      return fail(
-        io,
-        1,
-        `cannot resume the run in ${error.location}: no complete checkpoint.\n` +
-          error.problems.map((p) => `  ${p}\n`).join('') +
-          'Start a new run there with --overwrite instead of --resume (the damaged run is kept until the new ' +
-          'one saves a checkpoint), or choose another --out.',
-      );
-    }
+    if (error instanceof CheckpointError) return fail(io, 1, cannotResume(error));
     if (error instanceof NonFiniteLossError) {
       const resume = error.checkpoint ? ` To continue from it at a lower rate: ${again} --lr <smaller>.` : '';
       return fail(io, 1, `${error.message}${resume}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseOptions, UsageError } from './options.ts';
+import { parseOptions, UsageError, withCheckpoint } from './options.ts';
 
 describe('parseOptions', () => {
   it("defaults to the seed's settings", () => {
@@ -63,5 +63,60 @@ describe('parseOptions', () => {
   ])('rejects %j with a clear message', (argv, message) => {
     expect(() => parseOptions(argv)).toThrow(UsageError);
     expect(() => parseOptions(argv)).toThrow(message);
+  });
+
+  describe('withCheckpoint (on --resume)', () => {
+    const saved = {
+      model: 'cifar',
+      widths: [4, 8, 8, 8],
+      subset: null,
+      batchSize: 16,
+      epochs: 2,
+      optimizer: 'sgd',
+      lr: 0.05,
+      momentum: 0.9,
+      nesterov: true,
+      schedule: 'onecycle',
+      seed: 5,
+    };
+
+    it('takes each flag not given from the checkpoint; the flags given win', () => {
+      const o = withCheckpoint(parseOptions(['--resume', '--lr', '0.001', '--out', 'run']), saved);
+      expect(o).toMatchObject({
+        ...saved,
+        subset: undefined,
+        lr: 0.001,
+        imageSize: undefined,
+        backend: 'auto',
+      });
+    });
+
+    it.each([
+      [
+        { batchSize: 'many' },
+        /the checkpoint's --batch-size "many" is not valid: --batch-size must be a positive integer/,
+      ],
+      [
+        { schedule: 'warmupLR' },
+        /the checkpoint's --schedule "warmupLR" is not valid: Allowed choices are constant, step/,
+      ],
+      [{ nesterov: 'yes' }, /the checkpoint's --nesterov "yes" is not valid: it should be true or false/],
+    ])(
+      'refuses a checkpoint value %j that the flag would refuse, naming the flag to give',
+      (bad, message) => {
+        const resume = parseOptions(['--resume']);
+        expect(() => withCheckpoint(resume, { ...saved, ...bad })).toThrow(UsageError);
+        expect(() => withCheckpoint(resume, { ...saved, ...bad })).toThrow(message);
+        expect(() => withCheckpoint(resume, { ...saved, ...bad })).toThrow(
+          /Give --\S+ on the command line\.$/,
+        );
+      },
+    );
+
+    it('checks the merged flags together: --nesterov needs the momentum the run has', () => {
+      expect(() => withCheckpoint(parseOptions(['--resume', '--momentum', '0']), saved)).toThrow(
+        /--nesterov needs --momentum/,
+      );
+    });
   });
 });

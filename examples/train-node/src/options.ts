@@ -142,7 +142,12 @@ export function makeCommand(): Command {
       'epochs (default: 20 on CIFAR-10, 2 on the synthetic set)',
       positiveInt('--epochs'),
     )
-    .option('--lr <rate>', 'learning rate', nonNegativeNumber('--lr', true), 0.01)
+    .option(
+      '--lr <rate>',
+      'learning rate (with --schedule onecycle: its peak)',
+      nonNegativeNumber('--lr', true),
+      0.01,
+    )
     .option('--batch-size <n>', 'training batch size', positiveInt('--batch-size'), 64)
     .option('--test-batch-size <n>', 'evaluation batch size', positiveInt('--test-batch-size'), 128)
     .option(
@@ -165,7 +170,13 @@ export function makeCommand(): Command {
       0,
     )
     .addOption(
-      new Option('--schedule <name>', 'learning-rate schedule').choices(SCHEDULES).default('constant'),
+      new Option(
+        '--schedule <name>',
+        'learning-rate schedule: step (×0.1 every third of the epochs), cosine (down to 0 over the epochs), ' +
+          'onecycle (up to --lr and down, per batch)',
+      )
+        .choices(SCHEDULES)
+        .default('constant'),
     )
     .option(
       '--seed <n>',
@@ -183,7 +194,12 @@ export function makeCommand(): Command {
       '--out <dir>',
       `folder for checkpoints, history and the plot (default: a new ${RUNS_FOLDER}/<date>_<time> per run)`,
     )
-    .option('--resume', `continue the run saved in --out (default: the newest under ${RUNS_FOLDER}/)`, false)
+    .option(
+      '--resume',
+      `continue the run saved in --out (default: the newest under ${RUNS_FOLDER}/); the flags you give win, ` +
+        'the rest come from its checkpoint',
+      false,
+    )
     .option(
       '--overwrite',
       'replace the run in --out (kept until the new run saves its first checkpoint)',
@@ -219,10 +235,8 @@ export function parseOptions(argv: string[]): TrainOptions {
   const given = new Set(Object.keys(o).filter((key) => command.getOptionValueSource(key) === 'cli')) as Set<
     keyof TrainOptions
   >;
-  // On --resume the momentum may come from the checkpoint; SGD itself refuses Nesterov without it.
-  if (o.nesterov && !(o.momentum > 0) && !o.resume) {
-    throw new UsageError('--nesterov needs --momentum greater than 0.');
-  }
+  // On --resume the momentum may come from the checkpoint: withCheckpoint checks it then.
+  if (!o.resume) checkCombinations(o as TrainOptions);
   return {
     backend: o.backend,
     model: o.model,
@@ -250,4 +264,61 @@ export function parseOptions(argv: string[]): TrainOptions {
     progress: o.progress,
     given,
   };
+}
+
+function checkCombinations(o: TrainOptions): void {
+  if (o.nesterov && !(o.momentum > 0)) throw new UsageError('--nesterov needs --momentum greater than 0.');
+}
+
+/** The flags that shape a run, which a resumed run takes from its checkpoint unless given again. */
+export const RUN_FLAGS = [
+  'model',
+  'widths',
+  'imageSize',
+  'dataset',
+  'subset',
+  'batchSize',
+  'epochs',
+  'optimizer',
+  'lr',
+  'momentum',
+  'nesterov',
+  'weightDecay',
+  'schedule',
+  'seed',
+] as const satisfies ReadonlyArray<keyof TrainOptions>;
+
+/** A checkpoint's settings in the flags' names and values (`null`: the flag was not given, as `--subset` for all). */
+export type SavedFlags = Partial<Record<(typeof RUN_FLAGS)[number], unknown>>;
+
+/**
+ * The options of a resumed run (issue 16): a flag given on the command line wins; every other flag that shapes
+ * the run is the checkpoint's, not the flag's default. Each saved value passes the flag's own check, so a damaged
+ * or hand-edited checkpoint gets the message a bad flag would (a {@link UsageError}).
+ */
+export function withCheckpoint(o: TrainOptions, saved: SavedFlags): TrainOptions {
+  const options = makeCommand().options;
+  const merged: Record<string, unknown> = { ...o };
+  for (const key of RUN_FLAGS) {
+    const value = saved[key];
+    // null: the run had the flag's default, which a flag not given now gives again.
+    if (value === undefined || value === null || o.given.has(key)) continue;
+    const option = options.find((opt) => opt.attributeName() === key)!;
+    const parse = option.parseArg;
+    const check = () => {
+      if (parse) return parse(Array.isArray(value) ? value.join(',') : String(value), undefined);
+      if (typeof value !== 'boolean') throw new InvalidArgumentError('it should be true or false.');
+      return value;
+    };
+    try {
+      merged[key] = check();
+    } catch (error) {
+      throw new UsageError(
+        `--resume: the checkpoint's ${option.long} ${JSON.stringify(value)} is not valid: ` +
+          `${(error as Error).message} Give ${option.long} on the command line.`,
+      );
+    }
+  }
+  checkCombinations(merged as unknown as TrainOptions);
+  return merged as unknown as TrainOptions;
 }
