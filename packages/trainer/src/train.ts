@@ -181,7 +181,7 @@ function resumeNotes(
   batchesPerEpoch: number | null,
   scheduled: readonly string[],
 ): string[] {
-  // A one-cycle schedule sets the momentum from the step count, so the saved one is no setting of yours.
+  // A one-cycle schedule sets the momentum at every step: the optimizer's own is not in use, on either side.
   const hyper = (h: Record<string, number | boolean>) =>
     Object.fromEntries(Object.entries(h).filter(([k]) => !scheduled.includes(k)));
   // The run's own settings last, so that a config key of the same name cannot hide them.
