@@ -5,9 +5,12 @@ import { Worker } from 'node:worker_threads';
 import type { KernelThreads } from './parallel.ts';
 import { type KernelExports, kernelNames } from './wasm-module.ts';
 
-// The control block, Int32 slots of a SharedArrayBuffer. CLAIM holds the job's sequence number (high 20 bits) and
-// the next unclaimed chunk (low 12 bits): a thread claims a chunk by compare-and-swap, so a thread that wakes late
-// can never claim a chunk of a newer job with the arguments of an older one (the swap fails when the job changed).
+// The control block, Int32 slots of a SharedArrayBuffer. CLAIM counts the job's chunks not yet claimed; a thread
+// claims the next one by compare-and-swap (chunk index: chunks − count) and only then reads the job's parameters. A
+// job cannot end before every claimed chunk is counted DONE, so the main thread cannot rewrite the parameters under
+// a thread that holds a chunk. (Read before the claim, they could belong to the next job: a thread that stalled
+// between seeing a job and reading them could then run a chunk of the next job, or a mix of the two, and count it
+// DONE there, so that job ended a chunk early, its last chunk still being written.)
 const CLAIM = 0;
 const DONE = 1; // chunks finished
 const FAILED = 2; // 1 when a worker's call threw
@@ -18,8 +21,6 @@ const CHUNKS = 6;
 const ARG_COUNT = 7;
 const ARGS = 8;
 const MAX_ARGS = 16;
-const CHUNK_BITS = 12;
-const MAX_CHUNKS = (1 << CHUNK_BITS) - 1;
 const CHUNKS_PER_THREAD = 8; // small enough chunks that a thread slowed by another process does not hold the rest up
 
 // The worker: the same claim loop as the main thread's, on its own instance of the module.
@@ -29,19 +30,14 @@ const { module, memory, control, names } = workerData;
 const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const functions = names.map((name) => exports[name]);
 const c = new Int32Array(control);
-let job = -1, run, items, grain, chunks, args;
 for (;;) {
-  const word = Atomics.load(c, ${CLAIM});
-  const seq = word >>> ${CHUNK_BITS}, next = word & ${MAX_CHUNKS};
-  if (seq !== job) {
-    job = seq;
-    run = functions[c[${FUNCTION}]];
-    items = c[${ITEMS}]; grain = c[${GRAIN}]; chunks = c[${CHUNKS}];
-    args = Array.from(c.subarray(${ARGS}, ${ARGS} + c[${ARG_COUNT}]));
-  }
-  if (next >= chunks) { Atomics.wait(c, ${CLAIM}, word); continue; }
-  if (Atomics.compareExchange(c, ${CLAIM}, word, word + 1) !== word) continue;
-  const begin = next * grain;
+  const left = Atomics.load(c, ${CLAIM});
+  if (left === 0) { Atomics.wait(c, ${CLAIM}, 0); continue; }
+  if (Atomics.compareExchange(c, ${CLAIM}, left, left - 1) !== left) continue;
+  const run = functions[c[${FUNCTION}]];
+  const items = c[${ITEMS}], grain = c[${GRAIN}], chunks = c[${CHUNKS}];
+  const args = Array.from(c.subarray(${ARGS}, ${ARGS} + c[${ARG_COUNT}]));
+  const begin = (chunks - left) * grain;
   try { run(...args, begin, Math.min(begin + grain, items)); } catch (error) { Atomics.store(c, ${FAILED}, 1); console.error(error); }
   if (Atomics.add(c, ${DONE}, 1) + 1 === chunks) Atomics.notify(c, ${DONE});
 }
@@ -64,7 +60,6 @@ export function startKernelWorkers(
     worker.unref(); // asleep in Atomics.wait between jobs; must not keep the program running
   }
   const functions = kernelNames.map((name) => exports[name]);
-  let job = 0;
   const threads = workers + 1;
 
   return {
@@ -75,7 +70,7 @@ export function startKernelWorkers(
       if (run === undefined) throw new Error(`@skipnet/wasm-kernels: no kernel export ${name}.`);
       if (args.length > MAX_ARGS)
         throw new Error(`@skipnet/wasm-kernels: ${name} takes more than ${MAX_ARGS} arguments.`);
-      const grain = Math.max(1, Math.ceil(items / Math.min(MAX_CHUNKS, threads * CHUNKS_PER_THREAD)));
+      const grain = Math.max(1, Math.ceil(items / (threads * CHUNKS_PER_THREAD)));
       const chunks = Math.ceil(items / grain);
       if (chunks <= 1) {
         run(...args, 0, items);
@@ -88,15 +83,13 @@ export function startKernelWorkers(
       c[ARG_COUNT] = args.length;
       c.set(args, ARGS);
       Atomics.store(c, DONE, 0);
-      job = (job + 1) & ((1 << (32 - CHUNK_BITS)) - 1);
-      Atomics.store(c, CLAIM, job << CHUNK_BITS);
+      Atomics.store(c, CLAIM, chunks);
       Atomics.notify(c, CLAIM);
       for (;;) {
-        const word = Atomics.load(c, CLAIM);
-        const next = word & MAX_CHUNKS;
-        if (next >= chunks) break;
-        if (Atomics.compareExchange(c, CLAIM, word, word + 1) !== word) continue;
-        const begin = next * grain;
+        const left = Atomics.load(c, CLAIM);
+        if (left === 0) break;
+        if (Atomics.compareExchange(c, CLAIM, left, left - 1) !== left) continue;
+        const begin = (chunks - left) * grain;
         run(...args, begin, Math.min(begin + grain, items));
         Atomics.add(c, DONE, 1);
       }
