@@ -91,13 +91,37 @@ const startInNode: WasmStart = async (_wasm, context) => {
   return 'CPU (WebAssembly, XNNPACK, 1 thread)';
 };
 
+/** The start of the banner tfjs-backend-cpu prints in Node on its first tensor. */
+const TFJS_NODE_BANNER = 'Hi, looks like you are running TensorFlow.js in Node.js';
+
+/**
+ * The cpu backend, without tfjs-backend-cpu's banner: on its first tensor in Node it writes "Hi, looks like you
+ * are running TensorFlow.js in Node.js. To speed things up dramatically, install our node backend…" to
+ * console.warn, framed in lines of `=`, in the middle of a command line's output. The choice's passed-over lines
+ * already say what to install for speed, so that first tensor is made here with that one message held back
+ * (synchronously: nothing else can warn meanwhile, and every other message goes through).
+ */
+const loadCpuInNode: BackendLoader = async (context) => {
+  const device = await loadCpu(context);
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!String(args[0]).includes(TFJS_NODE_BANNER)) warn(...args);
+  };
+  try {
+    tf.dispose(tf.scalar(0));
+  } finally {
+    console.warn = warn;
+  }
+  return device;
+};
+
 const node: Platform = {
   loaders: [
     ['tfjs-node-gpu', tfjsNodeLoader('tfjs-node-gpu')],
     ['tfjs-node', tfjsNodeLoader('tfjs-node')],
     ['webgpu', webgpuLoader(WEBGPU_HINT, ' via Dawn')],
     ['wasm', wasmLoader(startInNode)],
-    ['cpu', loadCpu],
+    ['cpu', loadCpuInNode],
   ],
   importer: importInNode,
 };
