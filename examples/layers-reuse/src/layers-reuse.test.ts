@@ -30,7 +30,9 @@ beforeAll(async () => {
   tensorsBefore = tf.memory().numTensors;
   const data = await loadSynthetic({ trainSize: 20, testSize: 10, seed: 1 });
   ({ x, y } = await wholeSplit(data.train));
-  model = tinyClassifier({ widths: [8, 16] });
+  // Seeded weights, and batches in file order (fit shuffles with Math.random): the same run every time. Unseeded and
+  // shuffled, the last epoch's loss ranged over 0.04–0.24 × the first in 47 runs, spiking to 0.36 within runs.
+  model = tinyClassifier({ widths: [8, 16], seed: 1 });
   model.compile({ optimizer: tf.train.adam(1e-2), loss: 'sparseCategoricalCrossentropy' });
   initial = Object.fromEntries(
     residualBlocks(model).flatMap((block) =>
@@ -40,6 +42,7 @@ beforeAll(async () => {
   await model.fit(x, y, {
     epochs: 40,
     batchSize: 10,
+    shuffle: false,
     verbose: 0,
     callbacks: { onEpochEnd: async (epoch, logs) => void epochs.push({ epoch, loss: logs!['loss']! }) },
   });
@@ -56,10 +59,11 @@ afterAll(() => {
 describe('a tf.sequential built around the residual block, on wasm', () => {
   it('trains with fit and a callback: the loss falls, every weight and running statistic of the blocks moves', () => {
     expect(epochs.map((e) => e.epoch)).toEqual([...Array(40).keys()]);
-    // Memorising 20 synthetic images: chance is ln(10) ≈ 2.3, and a block that does not train keeps the loss near it
-    // (measured here: from 2.4–2.6 to 0.19–0.25 in 40 epochs).
+    // Memorising 20 synthetic images, from chance (ln(10) ≈ 2.3). Measured over 24 seeds with batches in file order:
+    // the last epoch's loss is 0.006–0.025 × the first (seed 1: 0.007), and 0.40–0.57 × with both blocks frozen
+    // (trainable = false; the stem and the dense layer still learn). 0.1 lies 4× from either.
     expect(epochs[0]!.loss).toBeGreaterThan(1.8);
-    expect(epochs.at(-1)!.loss).toBeLessThan(0.3 * epochs[0]!.loss);
+    expect(epochs.at(-1)!.loss).toBeLessThan(0.1 * epochs[0]!.loss);
     const state = Object.fromEntries(
       residualBlocks(model).flatMap((block) =>
         Object.entries(block.stateDict()).map(([name, t]) => [`${block.name}.${name}`, t]),
