@@ -18,6 +18,11 @@ const send = (message: ToWorker) => worker.postMessage(message);
 
 let running = false;
 let saved = false;
+/**
+ * The settings the user set: named in the URL, or changed in the form. On Resume these win over the checkpoint's
+ * (as the CLI's flags given with --resume); the others are the checkpoint's.
+ */
+const given = new Set<string>();
 
 function fillForm(s: TrainSettings): void {
   for (const [name, value] of settingsEntries(s)) {
@@ -59,7 +64,7 @@ function start(resume: boolean, settings: TrainSettings, askFirst: boolean): voi
   setState('running');
   element('log').textContent = '';
   const files = [...((form.elements.namedItem('files') as HTMLInputElement).files ?? [])];
-  send({ type: 'train', settings, files, resume });
+  send({ type: 'train', settings, files, resume, given: [...given] });
 }
 
 function startFromForm(resume: boolean): void {
@@ -91,6 +96,9 @@ worker.addEventListener('message', (event: MessageEvent<FromWorker>) => {
       break;
     case 'backend':
       showBackend(m.choice, log);
+      break;
+    case 'settings':
+      fillForm(m.settings);
       break;
     case 'dataset': {
       const banner = element('banner');
@@ -140,11 +148,18 @@ buttons.stop.addEventListener('click', () => {
 });
 buttons.download.addEventListener('click', () => send({ type: 'weights' }));
 (form.elements.namedItem('dataset') as HTMLSelectElement).addEventListener('change', showDatasetFields);
+for (const type of ['input', 'change']) {
+  form.addEventListener(type, (event) => {
+    const name = (event.target as HTMLInputElement).name;
+    if (name) given.add(name);
+  });
+}
 
 const params = new URLSearchParams(location.search);
 send({ type: 'saved?' });
 try {
   const settings = parseSettings(params, ['autostart']);
+  for (const name of params.keys()) given.add(name);
   fillForm(settings);
   updateButtons();
   if (params.get('autostart') === '1') start(false, settings, false);

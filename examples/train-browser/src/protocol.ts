@@ -3,7 +3,8 @@ import type { BackendChoice } from '@skipnet/backend';
 import type { TrainSettings } from './settings.ts';
 
 export type ToWorker =
-  | { type: 'train'; settings: TrainSettings; files: File[]; resume: boolean }
+  /** `given`: the settings the user set (in the URL, or changed in the form), which win over a checkpoint's. */
+  | { type: 'train'; settings: TrainSettings; files: File[]; resume: boolean; given: string[] }
   | { type: 'stop' }
   | { type: 'weights' }
   | { type: 'saved?' };
@@ -11,6 +12,8 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'log'; line: string }
   | { type: 'backend'; choice: BackendChoice }
+  /** The settings the run trains with (on Resume, the checkpoint's where the user set none). */
+  | { type: 'settings'; settings: TrainSettings }
   | { type: 'dataset'; synthetic: boolean }
   | { type: 'progress'; label: string; value: number; max: number; rate: string }
   | { type: 'plot'; svg: string }

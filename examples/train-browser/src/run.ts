@@ -15,6 +15,9 @@ import { cifarResNet, seedResNet } from '@skipnet/resnet';
 import {
   Adam,
   AdamW,
+  CheckpointError,
+  type CheckpointSettings,
+  checkpointSettings,
   cosineAnnealingLR,
   type DataSource,
   type History,
@@ -30,7 +33,7 @@ import {
   trainCh6,
 } from '@skipnet/trainer';
 import { WASM_PATHS } from './page.ts';
-import type { TrainSettings } from './settings.ts';
+import { runConfig, type TrainSettings, withCheckpoint } from './settings.ts';
 
 /** The one run this page keeps (IndexedDB database 'skipnet-trainer', run 'train-browser'). */
 export const store = new IndexedDBStore({ run: 'train-browser' });
@@ -69,16 +72,28 @@ async function loadData(
   }
   // As the CLI's --subset: the first N images of each split.
   const subset = s.subset === undefined ? undefined : { train: s.subset, test: s.subset };
+  // The official archive's MD5 unless the md5 setting names another (a mirror of a subset, a copy of your own).
+  const md5 = s.md5;
   if (data.files.length === 1 && !data.files[0]!.name.endsWith('.bin')) {
     log(`reading ${data.files[0]!.name} (checking its MD5)`);
-    return readCifarTarball(data.files[0]!, { subset, name: data.files[0]!.name });
+    return readCifarTarball(data.files[0]!, { subset, name: data.files[0]!.name, md5 });
   }
+  // The extracted files have no published checksums: each is checked for CIFAR-10's record layout instead.
   if (data.files.length > 0) return readCifarFiles(data.files, { subset, source: 'the files you picked' });
   if (s.url) {
     log(`downloading ${s.url} (checking its MD5)`);
-    const response = await fetch(s.url);
+    let response: Response;
+    try {
+      response = await fetch(s.url);
+    } catch (error) {
+      // fetch says only "Failed to fetch": the usual cause from a page is a server that does not allow it.
+      throw new Error(
+        `${s.url}: the download failed (${(error as Error).message}). The server must be reachable and send ` +
+          `Access-Control-Allow-Origin for this page (CORS); or pick the file instead.`,
+      );
+    }
     if (!response.ok) throw new Error(`${s.url}: HTTP ${response.status} ${response.statusText}`);
-    return readCifarTarball(response, { subset, name: s.url });
+    return readCifarTarball(response, { subset, name: s.url, md5 });
   }
   throw new Error(
     'dataset cifar10 needs the data: pick cifar-10-binary.tar.gz (or its .bin files), or give a URL that serves it with CORS',
@@ -111,7 +126,8 @@ function makeSchedule(s: TrainSettings, stepsPerEpoch: number): LRSchedule | und
     case 'cosine':
       return cosineAnnealingLR({ tMax: s.epochs });
     case 'onecycle':
-      return oneCycleLR({ maxLr: s.lr, totalSteps: s.epochs * stepsPerEpoch });
+      // Peaks at the optimizer's rate (the lr setting, or a resumed run's), as the CLI's.
+      return oneCycleLR({ totalSteps: s.epochs * stepsPerEpoch });
   }
 }
 
@@ -139,6 +155,8 @@ function source(
 
 export interface RunHooks {
   log: (line: string) => void;
+  /** The settings the run trains with: on Resume, the checkpoint's where you set none. */
+  onSettings: (settings: TrainSettings) => void;
   /** The dataset is known: synthetic or CIFAR-10. */
   onData: (dataset: CifarDataset) => void;
   callbacks: TrainCallbacks;
@@ -150,14 +168,44 @@ export interface RunOutcome {
   history: History;
 }
 
-/** Trains as the CLI does, keeping the run in {@link store}; `resume` continues it. */
-export async function runTraining(
+/**
+ * The settings of the run saved in {@link store} where `given` (the settings you set) does not name them, as the
+ * CLI's --resume; the trainer then logs each of yours that differs from the checkpoint's.
+ */
+async function resumedSettings(
   s: TrainSettings,
+  given: readonly string[],
+  log: (line: string) => void,
+): Promise<TrainSettings> {
+  let saved: CheckpointSettings | null;
+  try {
+    saved = await checkpointSettings(store);
+  } catch (error) {
+    if (!(error instanceof CheckpointError)) throw error;
+    throw new Error(
+      `cannot resume the run saved in this browser: no complete checkpoint.\n${error.problems.join('\n')}\n` +
+        'Press Train to start a new run (it replaces the damaged one).',
+    );
+  }
+  if (saved === null) throw new Error('no run is saved in this browser to resume: press Train to start one');
+  const { settings, taken } = withCheckpoint(s, given, saved);
+  if (taken.length > 0) log(`resume: the checkpoint's settings, which you did not set: ${taken.join(', ')}`);
+  return settings;
+}
+
+/**
+ * Trains as the CLI does, keeping the run in {@link store}. `resume` continues it, with the checkpoint's settings
+ * except those named in `resume.given` (set in the URL or changed in the form).
+ */
+export async function runTraining(
+  settings: TrainSettings,
   data: DataChoice,
-  resume: boolean,
+  resume: { given: readonly string[] } | null,
   hooks: RunHooks,
 ): Promise<TrainResult> {
   const { log } = hooks;
+  const s = resume ? await resumedSettings(settings, resume.given, log) : settings;
+  hooks.onSettings(s);
   const choice = await backendFor(s.backend);
   const dataset = await loadData(s, data, log);
   hooks.onData(dataset);
@@ -180,10 +228,11 @@ export async function runTraining(
       epochs: s.epochs,
       optimizer: makeOptimizer(s),
       ...(schedule ? { schedule } : {}),
+      config: runConfig(s, imageSize, dataset.name),
       seed: s.seed,
       device: choice.name,
       store,
-      resume,
+      resume: resume !== null,
       signal: hooks.signal,
       log,
       progress: 'lines',

@@ -1,4 +1,5 @@
 // The page's settings: the CLI's main flags, under the same names, from the URL or the form.
+import type { CheckpointSettings, RunConfig } from '@skipnet/trainer';
 
 export const BACKEND_CHOICES = ['auto', 'webgpu', 'wasm', 'cpu'] as const;
 export const MODELS = ['seed', 'cifar'] as const;
@@ -14,6 +15,8 @@ export interface TrainSettings {
   dataset: (typeof DATASETS)[number];
   /** Where CIFAR-10 is served (with CORS), when no file is picked. */
   url: string | undefined;
+  /** The tarball's expected MD5, as the CLI's --md5; undefined: the official archive's. */
+  md5: string | undefined;
   epochs: number;
   lr: number;
   batchSize: number;
@@ -36,6 +39,7 @@ export const DEFAULTS: TrainSettings = {
   model: 'seed',
   dataset: 'synthetic',
   url: undefined,
+  md5: undefined,
   epochs: 2,
   lr: 0.01,
   batchSize: 64,
@@ -56,6 +60,7 @@ export const SETTING_NAMES = [
   'model',
   'dataset',
   'url',
+  'md5',
   'epochs',
   'lr',
   'batch-size',
@@ -99,6 +104,15 @@ function nonNegative(name: string, value: string, strictlyPositive = false): num
   return n;
 }
 
+function md5Hex(value: string): string {
+  if (!/^[0-9a-f]{32}$/i.test(value)) {
+    throw new SettingsError(
+      `md5 takes 32 hexadecimal digits (what md5sum prints for the file), got '${value}'.`,
+    );
+  }
+  return value.toLowerCase();
+}
+
 function widthList(value: string): Widths {
   const widths = value.split(/[,-]/).map((w) => Number(w.trim()));
   if (widths.length !== 4 || widths.some((w) => !Number.isInteger(w) || w < 1)) {
@@ -133,6 +147,7 @@ export function parseSettings(
   v('model', (x) => (s.model = choice('model', x, MODELS)));
   v('dataset', (x) => (s.dataset = choice('dataset', x, DATASETS)));
   v('url', (x) => (s.url = x));
+  v('md5', (x) => (s.md5 = md5Hex(x)));
   v('epochs', (x) => (s.epochs = positiveInt('epochs', x)));
   v('lr', (x) => (s.lr = nonNegative('lr', x, true)));
   v('batch-size', (x) => (s.batchSize = positiveInt('batch-size', x)));
@@ -155,6 +170,7 @@ export function settingsEntries(s: TrainSettings): Array<[string, string]> {
     ['model', s.model],
     ['dataset', s.dataset],
     ['url', s.url ?? ''],
+    ['md5', s.md5 ?? ''],
     ['epochs', String(s.epochs)],
     ['lr', String(s.lr)],
     ['batch-size', String(s.batchSize)],
@@ -168,4 +184,110 @@ export function settingsEntries(s: TrainSettings): Array<[string, string]> {
     ['schedule', s.schedule],
     ['seed', String(s.seed)],
   ];
+}
+
+/**
+ * The settings that shape a run: Resume takes each from the checkpoint unless you set it (the CLI's --resume
+ * does the same with its flags). backend, url and md5 say where the run computes and reads its data, not what
+ * it is, so they stay the form's.
+ */
+export const RUN_SETTINGS = [
+  'model',
+  'widths',
+  'image-size',
+  'dataset',
+  'subset',
+  'batch-size',
+  'epochs',
+  'optimizer',
+  'lr',
+  'momentum',
+  'weight-decay',
+  'schedule',
+  'seed',
+] as const satisfies ReadonlyArray<(typeof SETTING_NAMES)[number]>;
+
+/**
+ * The settings the trainer does not record itself, kept with every checkpoint (under the CLI's names, so that a
+ * run reads the same wherever it was made); `imageSize` is the size the run used.
+ */
+export function runConfig(s: TrainSettings, imageSize: number, dataset: string): RunConfig {
+  return {
+    model: s.model,
+    widths: [...s.widths],
+    imageSize,
+    dataset,
+    subset: s.subset ?? null,
+    batchSize: s.batchSize,
+  };
+}
+
+/** The optimizer and schedule a checkpoint names, as the settings name them. */
+const OPTIMIZER_SETTINGS: Record<string, TrainSettings['optimizer']> = {
+  SGD: 'sgd',
+  Adam: 'adam',
+  AdamW: 'adamw',
+};
+const SCHEDULE_SETTINGS: Record<string, TrainSettings['schedule']> = {
+  stepLR: 'step',
+  cosineAnnealingLR: 'cosine',
+  oneCycleLR: 'onecycle',
+};
+
+/** A checkpoint's settings under the settings' names; null: the run had the default, undefined: not recorded. */
+function savedSettings(saved: CheckpointSettings): Record<(typeof RUN_SETTINGS)[number], unknown> {
+  const config = saved.config ?? {};
+  return {
+    model: config['model'],
+    widths: config['widths'],
+    'image-size': config['imageSize'],
+    dataset: config['dataset'],
+    subset: config['subset'],
+    'batch-size': config['batchSize'],
+    epochs: saved.epochs,
+    optimizer: OPTIMIZER_SETTINGS[saved.kind] ?? saved.kind,
+    lr: saved.initialLr,
+    momentum: saved.hyper['momentum'],
+    'weight-decay': saved.hyper['weightDecay'],
+    schedule: saved.schedule ? (SCHEDULE_SETTINGS[saved.schedule.name] ?? saved.schedule.name) : 'constant',
+    seed: saved.seed,
+  };
+}
+
+/**
+ * The settings of a resumed run: those you set (`given`: in the URL, or changed in the form) win; every other
+ * setting that shapes the run is the checkpoint's. Each saved value passes the setting's own check, so a damaged
+ * checkpoint gets the message a bad setting would. `taken` lists each the checkpoint changed, for the log.
+ */
+export function withCheckpoint(
+  s: TrainSettings,
+  given: Iterable<string>,
+  saved: CheckpointSettings,
+): { settings: TrainSettings; taken: string[] } {
+  const set = new Set(given);
+  const values = savedSettings(saved);
+  const entries = new Map(settingsEntries(s));
+  const defaults = new Map(settingsEntries(DEFAULTS));
+  for (const name of RUN_SETTINGS) {
+    const value = values[name];
+    if (value === undefined || set.has(name)) continue;
+    // null: the run had the setting's default (the CLI keeps "no --subset" so).
+    const text =
+      value === null ? defaults.get(name)! : Array.isArray(value) ? value.join(',') : String(value);
+    try {
+      parseSettings([[name, text]]);
+    } catch (error) {
+      throw new SettingsError(
+        `Resume: the checkpoint's ${name} ${JSON.stringify(value)} is not valid: ${(error as Error).message} ` +
+          `Set ${name} in the form.`,
+      );
+    }
+    entries.set(name, text);
+  }
+  const settings = parseSettings(entries);
+  const before = new Map(settingsEntries(s));
+  const taken = settingsEntries(settings)
+    .filter(([name, value]) => before.get(name) !== value)
+    .map(([name, value]) => `${name} ${value || '(none)'} (the form had ${before.get(name) || 'none'})`);
+  return { settings, taken };
 }

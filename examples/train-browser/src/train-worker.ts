@@ -17,12 +17,19 @@ const log = (line: string) => post({ type: 'log', line });
 /** Lets the worker take the page's messages (Stop) between batches: tfjs's reads never yield to its event loop. */
 const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-/** Progress beside the bar, and the d2l plot growing at the Animator's five points an epoch. */
-function liveView(settings: TrainSettings, title: string): TrainCallbacks {
+/**
+ * Progress beside the bar, and the d2l plot growing at the Animator's five points an epoch. `run` gives the
+ * settings the run trains with (known once a resumed run has read its checkpoint).
+ */
+function liveView(run: () => TrainSettings): TrainCallbacks {
   let history: History = { points: [], epochs: [] };
-  let epochs = settings.epochs;
+  let epochs = run().epochs;
   let lastRead = 0;
-  const plot = () => post({ type: 'plot', svg: plotSvg(history, { epochs, title }) });
+  const plot = () =>
+    post({
+      type: 'plot',
+      svg: plotSvg(history, { epochs, title: run().model === 'seed' ? 'seed ResNet' : 'CIFAR ResNet' }),
+    });
   return {
     onTrainStart: (info) => {
       epochs = info.epochs;
@@ -89,31 +96,53 @@ function liveView(settings: TrainSettings, title: string): TrainCallbacks {
 
 let controller: AbortController | null = null;
 
-async function train(settings: TrainSettings, files: File[], resume: boolean): Promise<void> {
+async function train(
+  settings: TrainSettings,
+  files: File[],
+  resume: { given: readonly string[] } | null,
+): Promise<void> {
   controller = new AbortController();
+  let outcome: FromWorker & { type: 'finished' };
+  let used = settings;
   try {
     post({ type: 'backend', choice: await backendFor(settings.backend) });
     await runTraining(settings, { files }, resume, {
       log,
+      onSettings: (run) => {
+        used = run;
+        post({ type: 'settings', settings: run });
+      },
       signal: controller.signal,
-      callbacks: liveView(settings, settings.model === 'seed' ? 'seed ResNet' : 'CIFAR ResNet'),
+      callbacks: liveView(() => used),
       onData: (dataset) => post({ type: 'dataset', synthetic: dataset.name === 'synthetic' }),
     });
-    post({ type: 'finished', outcome: 'done', message: null });
+    outcome = { type: 'finished', outcome: 'done', message: null };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    post({ type: 'finished', outcome: error instanceof TrainingAbortedError ? 'stopped' : 'error', message });
+    outcome = {
+      type: 'finished',
+      outcome: error instanceof TrainingAbortedError ? 'stopped' : 'error',
+      message,
+    };
   } finally {
     controller = null;
-    post({ type: 'saved', saved: await hasCheckpoint() });
   }
+  // Whether a run is saved, before the run's end: a page (or a script) that sees it end can Resume at once.
+  let saved = false;
+  try {
+    saved = await hasCheckpoint();
+  } catch (error) {
+    log(`error: cannot read the saved run: ${(error as Error).message}`);
+  }
+  post({ type: 'saved', saved });
+  post(outcome);
 }
 
 self.addEventListener('message', (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   switch (message.type) {
     case 'train':
-      void train(message.settings, message.files, message.resume);
+      void train(message.settings, message.files, message.resume ? { given: message.given } : null);
       break;
     case 'stop':
       controller?.abort();

@@ -81,28 +81,97 @@ describe.skipIf(skip)(`training in Chromium${skip ? ` (skipped: ${skip})` : ''}`
     await page.close();
   });
 
-  it('Stop saves the run and Resume continues it to the end', async () => {
-    const { page, lines } = await openPage(
-      session,
-      `/?${SETTINGS.replace('epochs=1', 'epochs=2').replace('subset=256', 'subset=128')}`,
-    );
+  it("Stop saves; Resume continues with the checkpoint's settings, and its history goes on as if never stopped", async () => {
+    // Not the defaults in any setting that shapes the run, so that Resume from a page with none set must take
+    // every one from the checkpoint. 32×32 and width 8: 8 quick batches an epoch.
+    const run =
+      'backend=wasm&model=seed&widths=8,16,32,64&image-size=32&dataset=synthetic&subset=256&batch-size=32' +
+      '&lr=0.05&momentum=0.9&seed=3';
+    const { page, lines } = await openPage(session, `/?${run}&epochs=2`);
+    // Stop as the first batch is reported, from inside the page: a click from here would land some batches later,
+    // however many the load allows (the first batches, the epoch's end, or after the run).
+    await page.evaluate(() => {
+      const log = document.getElementById('log')!;
+      new MutationObserver((_, observer) => {
+        if (!log.textContent?.includes('batch 1/8')) return;
+        observer.disconnect();
+        document.getElementById('stop')!.click();
+      }).observe(log, { childList: true });
+    });
     await page.click('#train');
-    await page.waitForFunction(() => document.getElementById('log')?.textContent?.includes('batch 1/4'));
-    await page.click('#stop');
-    expect(await finished(page, 60_000)).toBe('done');
-    expect(lines).toContainEqual(
-      expect.stringMatching(/^stopped: training aborted in epoch 1 after batch \d/),
-    );
-    expect(lines.filter((l) => l.startsWith('epoch '))).toEqual([]);
+    expect(await finished(page, 60_000), lines.join('\n')).toBe('done');
+    const stopped = lines
+      .map((l) => /^stopped: training aborted in epoch (\d) after batch (\d)/.exec(l))
+      .find(Boolean);
+    expect(stopped, lines.join('\n')).toBeTruthy();
+    const [stopEpoch, stopBatch] = [Number(stopped![1]), Number(stopped![2])];
+    // Saved before the run is reported done: Resume is there at once.
     expect(await page.isEnabled('#resume')).toBe(true);
+    const beforeStop = lines.length;
 
+    // A fresh page (same browser profile) with no setting but the backend, and one field changed by hand.
+    await page.goto(`${session.site.url}/?backend=wasm`);
+    await page.waitForSelector('#resume:enabled');
+    await page.fill('input[name="epochs"]', '3');
     await page.click('#resume');
-    await page.waitForFunction(() => document.body.dataset['state'] === 'running');
-    expect(await finished(page, 90_000)).toBe('done');
-    expect(lines.filter((l) => /^epoch \d, loss/.test(l)).map((l) => l.split(',')[0])).toEqual([
-      'epoch 1',
-      'epoch 2',
+    expect(await finished(page, 90_000), lines.join('\n')).toBe('done');
+    const resumed = lines.slice(beforeStop);
+    // The trainer names the one setting of yours that differs from the checkpoint's ...
+    expect(resumed.filter((l) => l.startsWith('resume: settings differ'))).toEqual([
+      "resume: settings differ from the checkpoint's, yours are used: epochs 3 (checkpoint 2)",
     ]);
+    // ... and the page each it took from the checkpoint instead of the form's defaults, and shows them.
+    const taken = resumed.find((l) => l.startsWith("resume: the checkpoint's settings"));
+    for (const setting of [
+      'widths 8,16,32,64',
+      'image-size 32',
+      'subset 256',
+      'batch-size 32',
+      'lr 0.05',
+      'momentum 0.9',
+      'seed 3',
+    ]) {
+      expect(taken).toContain(setting);
+    }
+    expect(taken).not.toContain('epochs');
+    expect(await page.inputValue('input[name="widths"]')).toBe('8,16,32,64');
+    expect(await page.inputValue('input[name="lr"]')).toBe('0.05');
+    expect(await page.inputValue('input[name="epochs"]')).toBe('3');
+    // It goes on from the batch after the stop (the next epoch's first when the stop came at an epoch's end).
+    const [nextEpoch, nextBatch] = stopBatch === 8 ? [stopEpoch + 1, 1] : [stopEpoch, stopBatch + 1];
+    expect(resumed.filter((l) => l.startsWith('  epoch '))[0]).toMatch(
+      new RegExp(`^ {2}epoch ${nextEpoch}/3, batch ${nextBatch}/8, loss`),
+    );
+    const plotOf = () =>
+      page.$$eval('#plot svg polyline', (curves) =>
+        curves.map((c) => c.getAttribute('points')?.trim().split(/\s+/).length),
+      );
+    const resumedPlot = await plotOf();
+
+    // The same run never stopped: the same epochs, and the same plot (the points from before the stop kept).
+    const straightStart = lines.length;
+    await page.goto(`${session.site.url}/?${run}&epochs=3&autostart=1`);
+    expect(await finished(page, 90_000), lines.join('\n')).toBe('done');
+    const epochLine = /^epoch (\d), loss (\d+\.\d+), train acc (\d\.\d+), test acc (\d\.\d+)/;
+    const epochs = (from: string[]) =>
+      from.flatMap((l) => {
+        const m = epochLine.exec(l);
+        return m ? [m.slice(1, 5).map(Number)] : [];
+      });
+    const interrupted = epochs(lines.slice(0, straightStart));
+    const straight = epochs(lines.slice(straightStart));
+    expect(interrupted.map(([e]) => e)).toEqual([1, 2, 3]);
+    expect(straight.map(([e]) => e)).toEqual([1, 2, 3]);
+    // Printed with 3 decimals: equal up to the last digit's rounding.
+    for (const [i, row] of interrupted.entries()) {
+      for (const [j, value] of row.entries()) {
+        expect(
+          Math.abs(value - straight[i]![j]!),
+          `epoch ${i + 1}: ${row} against ${straight[i]}`,
+        ).toBeLessThanOrEqual(0.0011);
+      }
+    }
+    expect(await plotOf()).toEqual(resumedPlot);
     await page.close();
   });
 
