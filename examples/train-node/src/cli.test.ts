@@ -384,6 +384,41 @@ describe('skipnet-train', () => {
     expect(stderr).toContain(`To continue: skipnet-train --resume --out ${dir}`);
     expect(existsSync(join(dir, 'checkpoints', 'latest.json'))).toBe(true);
   });
+
+  it('resumes that run inside its epoch with another --batch-size: it lines up by examples and says so', async () => {
+    const dir = join(work, 'interrupted-rebatched');
+    cpSync(join(work, 'interrupted'), dir, { recursive: true });
+    const latest = JSON.parse(readFileSync(join(dir, 'checkpoints', 'latest.json'), 'utf8')).checkpoint;
+    const trained = Number(/^epoch-0000-examples-(\d+)$/.exec(latest)?.[1]);
+    expect(trained, `${latest} is not inside epoch 1`).toBeGreaterThan(0);
+    const r = await run([
+      '--backend',
+      'wasm',
+      '--batch-size',
+      '24',
+      '--epochs',
+      '1',
+      '--resume',
+      '--out',
+      dir,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /^resume: settings differ from the checkpoint's, yours are used: .*batchSize 24 \(checkpoint 16\)/m,
+    );
+    const said =
+      /^resume: epoch 1 continues after the (\d+) examples the checkpoint trained of it, in batches of another size than the checkpoint's: (\d+) skipped(?:, and the next trains only its last (\d+) of 24)?$/m.exec(
+        r.stdout,
+      );
+    expect(said, r.stdout).not.toBeNull();
+    const [, examples, skipped, rest] = said!;
+    expect(Number(examples)).toBe(trained);
+    // Whole batches of 24 skipped, then the examples of the batch across the position that were trained before.
+    expect(Number(skipped) * 24 + (rest === undefined ? 0 : 24 - Number(rest))).toBe(trained);
+    // Every image of the epoch trained once: the checkpoint's and the rest, in batches of 24.
+    const epochs = JSON.parse(readFileSync(join(dir, 'history.json'), 'utf8')).epochs;
+    expect(epochs.map((e: { examples: number }) => e.examples)).toEqual([256]);
+  });
 });
 
 /** A run with a per-batch schedule: 48 images in batches of 16, 3 steps an epoch, 6 in the cycle. */

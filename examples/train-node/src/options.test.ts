@@ -113,6 +113,17 @@ describe('parseOptions', () => {
       },
     );
 
+    it('refuses another --batch-size under a onecycle schedule, sized in the run’s steps; takes it under another', () => {
+      expect(() => withCheckpoint(parseOptions(['--resume', '--batch-size', '24']), saved)).toThrow(
+        /^--resume: --batch-size 24 is not the run's 16, and --schedule onecycle is sized in optimizer steps, .* Resume with --batch-size 16, or with a schedule sized in epochs/,
+      );
+      const o = withCheckpoint(
+        parseOptions(['--resume', '--batch-size', '24', '--schedule', 'cosine']),
+        saved,
+      );
+      expect(o).toMatchObject({ batchSize: 24, schedule: 'cosine' });
+    });
+
     it('checks the merged flags together: --nesterov needs the momentum the run has', () => {
       expect(() => withCheckpoint(parseOptions(['--resume', '--momentum', '0']), saved)).toThrow(
         /--nesterov needs --momentum/,

@@ -320,5 +320,15 @@ export function withCheckpoint(o: TrainOptions, saved: SavedFlags): TrainOptions
     }
   }
   checkCombinations(merged as unknown as TrainOptions);
+  // A one-cycle schedule is sized in optimizer steps, and the run's steps so far were batches of the checkpoint's
+  // size: sized in batches of another, the cycle would end early or run past its end.
+  const before = saved.batchSize;
+  if (merged['schedule'] === 'onecycle' && before != null && merged['batchSize'] !== Number(before)) {
+    throw new UsageError(
+      `--resume: --batch-size ${merged['batchSize']} is not the run's ${before}, and --schedule onecycle is sized ` +
+        `in optimizer steps, which were batches of ${before} so far: the cycle would end early or run past its ` +
+        `end. Resume with --batch-size ${before}, or with a schedule sized in epochs (--schedule cosine or step).`,
+    );
+  }
   return merged as unknown as TrainOptions;
 }

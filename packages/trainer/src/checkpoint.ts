@@ -19,11 +19,17 @@ export type RunConfig = Record<string, ConfigValue>;
 export interface RunState {
   /** Epochs finished (0-based index of the epoch in progress). */
   epoch: number;
-  /** Batches of epoch `epoch` already trained (0 at an epoch boundary; > 0 after an interruption). */
+  /**
+   * Batches of epoch `epoch` already trained (0 at an epoch boundary; > 0 after an interruption). A resumed run
+   * finds its place by `accumulator.examples` instead, so that batches of another size line up.
+   */
   batch: number;
   /** Optimizer steps taken over the whole run (per-step schedules read it). */
   globalStep: number;
-  /** The epoch in progress so far: d2l's Accumulator (loss × examples, correct, examples) and its timed seconds. */
+  /**
+   * The epoch in progress so far: d2l's Accumulator (loss × examples, correct, examples) and its timed seconds.
+   * `examples` is also the position inside the epoch: a resumed run skips that many of the epoch's examples.
+   */
   accumulator: { loss: number; correct: number; examples: number; seconds: number };
   /** d2l's timer: seconds of the training steps and the waits for their results, over the whole run. */
   trainSeconds: number;
@@ -81,12 +87,18 @@ const FORMAT = 'skipnet-trainer-checkpoint';
 const VERSION = 1;
 const ROOT = 'checkpoints';
 const POINTER = `${ROOT}/latest.json`;
-const NAME = /^epoch-\d{4,}(-batch-\d{6,})?$/;
+/** Checkpoint folders; `-batch-` inside an epoch is how 0.1.0 named them (it sorts before `-examples-`). */
+const NAME = /^epoch-\d{4,}(-batch-\d{6,}|-examples-\d{9,})?$/;
 
-/** A folder name that sorts in run order: `epoch-0003` at a boundary, `epoch-0003-batch-000017` inside one. */
-export function checkpointName(state: Pick<RunState, 'epoch' | 'batch'>): string {
+/**
+ * A folder name that sorts in run order: `epoch-0003` at a boundary, `epoch-0003-examples-000000544` inside one
+ * (after 544 examples of epoch 4). The position is counted in examples, as a resumed run finds it again: a count
+ * of batches would sort a later checkpoint before an earlier one once a resumed run's batches are larger.
+ */
+export function checkpointName(state: Pick<RunState, 'epoch' | 'accumulator'>): string {
   const e = String(state.epoch).padStart(4, '0');
-  return state.batch === 0 ? `epoch-${e}` : `epoch-${e}-batch-${String(state.batch).padStart(6, '0')}`;
+  const n = state.accumulator.examples;
+  return n === 0 ? `epoch-${e}` : `epoch-${e}-examples-${String(n).padStart(9, '0')}`;
 }
 
 /**

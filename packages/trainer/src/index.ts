@@ -18,7 +18,7 @@ export {
   readOptimizerState,
   saveCheckpoint,
 } from './checkpoint.ts';
-export { NonFiniteLossError, type StepPosition, TrainingAbortedError } from './errors.ts';
+export { NonFiniteLossError, ResumeDataError, type StepPosition, TrainingAbortedError } from './errors.ts';
 export {
   type EpochRecord,
   epochsToCsv,

@@ -1,11 +1,13 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Module, Sequential } from '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointSettings } from './checkpoint.ts';
-import { TrainingAbortedError } from './errors.ts';
+import type { BatchEndInfo } from './callbacks.ts';
+import { checkpointSettings, latestCheckpoint } from './checkpoint.ts';
+import { ResumeDataError, TrainingAbortedError } from './errors.ts';
 import { FolderStore } from './folder-store.ts';
 import type { History } from './history.ts';
 import { SGD } from './optim.ts';
@@ -331,5 +333,206 @@ describe('resume with a schedule', () => {
     expect(lines).toContain('resume: the run has trained 2 epochs of 2 already; raise epochs to train on');
     expect(lines.filter((l) => l.startsWith('epoch '))).toEqual([]);
     model.dispose();
+  });
+});
+
+/** Passes its input on, noting in training mode which examples it saw (each toy image's first value is its own). */
+class TrainedExamples extends Module {
+  readonly seen: number[] = [];
+  forward(x: tf.Tensor): tf.Tensor {
+    if (this.training) this.seen.push(...tf.tidy(() => tf.slice(x, 0, [-1, 1, 1, 1]).dataSync()));
+    return x;
+  }
+}
+
+describe('resume inside an epoch with batches of another size', () => {
+  // 16 examples in batches of 4, 2 epochs; stopped in epoch 2 after 2 batches (8 examples, step 6 of the run).
+  const data = (batchSize: number, count = 16) => toyData(count, batchSize);
+  /** Each toy image's id (its index) by its first value, read from epoch 1, whose order is the identity. */
+  const ids = new Map<number, number>();
+  const schedule = () => cosineAnnealingLR({ tMax: 20, interval: 'step' });
+  let stopped: string;
+  let before: number[];
+  let beforeSteps: Array<{ loss: number; examples: number }>;
+
+  /** Trains with `batchSize` from a copy of the stopped run, noting each step and the examples of epoch 2. */
+  async function resumeWith(
+    train: ReturnType<typeof toyData>,
+    extra: Partial<TrainOptions> = {},
+    from = stopped,
+  ) {
+    const dir = join(root, `run-${n++}`);
+    await cp(from, dir, { recursive: true });
+    const spy = new TrainedExamples();
+    const model = new Sequential(spy, tinyModel());
+    const lines: string[] = [];
+    const steps: BatchEndInfo[] = [];
+    const measured: Array<{ loss: number; examples: number }> = [];
+    try {
+      const result = await trainCh6(model, train, toyData(8, 8), {
+        ...options(dir, lines, 2),
+        resume: true,
+        schedule: schedule(),
+        callbacks: {
+          onBatchEnd: async (b) => {
+            steps.push(b);
+            const m = await b.metrics();
+            measured.push({ loss: m.loss, examples: m.examples });
+          },
+        },
+        ...extra,
+      });
+      return { dir, lines, steps, measured, result, error: null, seen: spy.seen.map((v) => ids.get(v)) };
+    } catch (error) {
+      return {
+        dir,
+        lines,
+        steps,
+        measured,
+        result: null,
+        error: error as Error,
+        seen: spy.seen.map((v) => ids.get(v)),
+      };
+    } finally {
+      model.dispose();
+    }
+  }
+
+  beforeAll(async () => {
+    const [all] = Array.from(data(16).batches(0));
+    const values = all!.x.dataSync();
+    for (let i = 0; i < 16; i++) ids.set(values[i * 108]!, i);
+    tf.dispose([all!.x, all!.y]);
+    stopped = join(root, 'stopped-inside-epoch-2');
+    const spy = new TrainedExamples();
+    const model = new Sequential(spy, tinyModel());
+    const stop = new AbortController();
+    beforeSteps = [];
+    await expect(
+      trainCh6(model, data(4), toyData(8, 8), {
+        ...options(stopped, [], 2),
+        schedule: schedule(),
+        signal: stop.signal,
+        callbacks: {
+          onBatchEnd: async (b) => {
+            if (b.epoch === 1) {
+              const m = await b.metrics();
+              beforeSteps.push({ loss: m.loss, examples: m.examples });
+            }
+            if (b.epoch === 1 && b.batch === 2) stop.abort();
+          },
+        },
+      }),
+    ).rejects.toThrow(TrainingAbortedError);
+    before = spy.seen.slice(16).map((v) => ids.get(v)!);
+    expect(before).toHaveLength(8);
+    model.dispose();
+  });
+
+  /** Every example of epoch 2 trained once, the epoch's sums over them, its points, steps and rates in order. */
+  function expectEpoch2Whole(r: Awaited<ReturnType<typeof resumeWith>>) {
+    expect(r.error).toBeNull();
+    const epoch2 = [...before, ...r.seen];
+    expect([...epoch2].sort((a, b) => a! - b!)).toEqual(Array.from({ length: 16 }, (_, i) => i));
+    const record = r.result!.history.epochs[1]!;
+    expect(record.examples).toBe(16);
+    // d2l's accumulator: each step's loss weighted by its examples, before the stop and after it.
+    const all = [...beforeSteps, ...r.measured];
+    const sum = all.reduce((s, m, i) => s + m.loss * (m.examples - (all[i - 1]?.examples ?? 0)), 0);
+    expect(record.loss).toBeCloseTo(sum / 16, 12);
+    const points = r.result!.history.points.filter((p) => p.trainLoss !== undefined && p.epoch > 1);
+    expect(points.map((p) => p.epoch)).toEqual([...points.map((p) => p.epoch)].sort());
+    expect(points.at(-1)!.epoch).toBe(2);
+    // Steps count on from the checkpoint's 6, and a per-step schedule reads them.
+    expect(r.steps.map((b) => b.globalStep)).toEqual(r.steps.map((_, i) => 7 + i));
+    for (const b of r.steps) expect(b.lr).toBe(schedule().lr(b.globalStep - 1, 0.1));
+  }
+
+  it('aligned (batches of 8 after 8 examples): skips one batch and trains the other', async () => {
+    const r = await resumeWith(data(8));
+    expectEpoch2Whole(r);
+    expect(r.seen).toHaveLength(8);
+    expect(r.steps.map((b) => [b.batch, b.batches])).toEqual([[2, 2]]);
+    expect(r.lines.filter((l) => l.startsWith('resume:'))).toEqual([
+      "resume: settings differ from the checkpoint's, yours are used: batchesPerEpoch 2 (checkpoint 4)",
+      "resume: epoch 2 continues after the 8 examples the checkpoint trained of it, in batches of another size than the checkpoint's: 1 skipped",
+    ]);
+  });
+
+  it('misaligned (batches of 6 after 8 examples): the batch across the position trains only its untrained examples', async () => {
+    const r = await resumeWith(data(6));
+    expectEpoch2Whole(r);
+    expect(r.steps.map((b) => [b.batch, b.examples])).toEqual([
+      [2, 12],
+      [3, 16],
+    ]);
+    expect(r.lines.filter((l) => l.startsWith('resume:'))).toEqual([
+      "resume: settings differ from the checkpoint's, yours are used: batchesPerEpoch 3 (checkpoint 4)",
+      "resume: epoch 2 continues after the 8 examples the checkpoint trained of it, in batches of another size than the checkpoint's: 1 skipped, and the next trains only its last 4 of 6",
+    ]);
+  });
+
+  it('names checkpoints inside an epoch by examples, so a later one sorts later even with larger batches', async () => {
+    const stop = new AbortController();
+    const r = await resumeWith(data(16), {
+      signal: stop.signal,
+      callbacks: { onBatchEnd: () => stop.abort() },
+    });
+    expect(r.error).toBeInstanceOf(TrainingAbortedError);
+    const names = (await readdir(join(r.dir, 'checkpoints'))).filter((f) => f.startsWith('epoch-')).sort();
+    expect(names.at(-1)).toBe(await latestCheckpoint(new FolderStore(r.dir)));
+    expect(names.slice(-2)).toEqual(['epoch-0001-examples-000000008', 'epoch-0001-examples-000000016']);
+  });
+
+  it('refuses data with fewer examples in the epoch than the checkpoint trained, before training any', async () => {
+    const r = await resumeWith(data(4, 4));
+    expect(r.error).toBeInstanceOf(ResumeDataError);
+    expect(r.error!.message).toContain(
+      'is inside epoch 2, after 8 of its examples, but the training data yields only 4 examples in epoch 2',
+    );
+    expect(r.error!.message).toContain('Resume with the data the run was trained on to finish the epoch');
+    expect(r.seen).toEqual([]);
+    expect(await latestCheckpoint(new FolderStore(r.dir))).toBe('epoch-0001-examples-000000008');
+  });
+
+  it('refuses data with more examples an epoch than the run’s at the first batch past them, and saves nothing', async () => {
+    const r = await resumeWith(data(8, 32));
+    expect(r.error).toBeInstanceOf(ResumeDataError);
+    expect(r.error!.message).toContain(
+      "the training data yields more than 16 examples in epoch 2, the run's epochs had 16: it is not the data the run was trained on",
+    );
+    expect(r.error!.message).toContain('Nothing was saved');
+    // Batch 2 (examples 9–16) trained; batch 3 is past the run's 16 and was refused.
+    expect(r.seen).toHaveLength(8);
+    expect(await latestCheckpoint(new FolderStore(r.dir))).toBe('epoch-0001-examples-000000008');
+  });
+
+  it('refuses data with fewer examples an epoch than the run’s at the epoch’s end', async () => {
+    const r = await resumeWith(data(4, 12));
+    expect(r.error).toBeInstanceOf(ResumeDataError);
+    expect(r.error!.message).toContain(
+      "the training data yields 12 examples in epoch 2, the run's epochs had 16: it is not the data the run was trained on",
+    );
+    expect(await latestCheckpoint(new FolderStore(r.dir))).toBe('epoch-0001-examples-000000008');
+  });
+
+  it('resumes a checkpoint named as 0.1.0 named them (epoch-0001-batch-000002); the next sorts after it', async () => {
+    const old = join(root, 'stopped-named-by-batch');
+    await cp(stopped, old, { recursive: true });
+    await rename(ckpt(old, 'epoch-0001-examples-000000008'), ckpt(old, 'epoch-0001-batch-000002'));
+    await writeFile(join(old, 'checkpoints', 'latest.json'), '{"checkpoint": "epoch-0001-batch-000002"}\n');
+    const whole = await resumeWith(data(4), {}, old);
+    expectEpoch2Whole(whole);
+    expect(whole.lines.filter((l) => l.startsWith('resume:'))).toEqual([]);
+    const stop = new AbortController();
+    const r = await resumeWith(
+      data(4),
+      { signal: stop.signal, callbacks: { onBatchEnd: () => stop.abort() } },
+      old,
+    );
+    expect(r.error).toBeInstanceOf(TrainingAbortedError);
+    const names = (await readdir(join(r.dir, 'checkpoints'))).filter((f) => f.startsWith('epoch-')).sort();
+    expect(names.slice(-2)).toEqual(['epoch-0001-batch-000002', 'epoch-0001-examples-000000012']);
+    expect(await latestCheckpoint(new FolderStore(r.dir))).toBe(names.at(-1));
   });
 });

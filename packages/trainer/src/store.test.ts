@@ -80,7 +80,7 @@ describe.each(Object.entries(stores))('%s', (_, make) => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TrainingAbortedError);
     expect((error as TrainingAbortedError).checkpoint).toBe(
-      store.locate('checkpoints/epoch-0001-batch-000001'),
+      store.locate('checkpoints/epoch-0001-examples-000000008'),
     );
     first.dispose();
     const second = tinyModel();

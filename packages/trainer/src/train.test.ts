@@ -311,7 +311,7 @@ describe('checkpoints', () => {
     expect((error as TrainingAbortedError).epoch).toBe(2);
     expect((error as TrainingAbortedError).batch).toBe(2);
     expect((error as TrainingAbortedError).checkpoint).toBe(
-      join(dir, 'checkpoints', 'epoch-0001-batch-000002'),
+      join(dir, 'checkpoints', 'epoch-0001-examples-000000016'),
     );
     first.dispose();
 

@@ -10,7 +10,7 @@ import {
   saveCheckpoint,
   settingsOf,
 } from './checkpoint.ts';
-import { NonFiniteLossError, TrainingAbortedError } from './errors.ts';
+import { NonFiniteLossError, ResumeDataError, TrainingAbortedError } from './errors.ts';
 import { emptyHistory, formatEpochLine } from './history.ts';
 import { type InitMode, initialise } from './init.ts';
 import { type Optimizer, SGD } from './optim.ts';
@@ -332,17 +332,65 @@ export async function trainCh6(
     if (schedule?.momentum) optimizer.momentum = schedule.momentum(t);
   };
 
-  /** One epoch of training from batch `state.batch` on; returns the epoch's batch count. */
-  const trainEpoch = async (epoch: number, batches: number | null, started: number): Promise<number> => {
-    const pointEvery = batches === null ? null : Math.max(1, Math.floor(batches / 5));
+  /**
+   * One epoch of training from the run's position on: a run resumed inside the epoch skips the examples the
+   * checkpoint trained (their count, not their batches, so batches of another size line up). Returns the
+   * epoch's batch count.
+   */
+  const trainEpoch = async (epoch: number, started: number): Promise<number> => {
+    const trained = state.accumulator.examples;
+    // The position counts examples of the run's data: in data with another number an epoch than the run's, the
+    // examples skipped as trained would be other images.
+    const runExamples = trained > 0 ? (state.history.epochs.at(-1)?.examples ?? null) : null;
     const steps = new StepLog(state);
+    let batches: number | null = null;
+    let pointEvery: number | null = null;
+    let begun = false;
+    /**
+     * Starts the epoch where the run is: after `skip` whole batches and `cut` examples of the next (of `size`),
+     * which trains only its remaining ones. Batches of another size than the checkpoint's are said; their count
+     * is the data's `length`, else unknown until the epoch ends.
+     */
+    const begin = async (skip: number, cut = 0, size = 0) => {
+      const same = skip === state.batch && cut === 0;
+      if (!same) {
+        const rest = cut > 0 ? `, and the next trains only its last ${size - cut} of ${size}` : '';
+        log(
+          `resume: epoch ${epoch + 1} continues after the ${trained} examples the checkpoint trained of it, in ` +
+            `batches of another size than the checkpoint's: ${skip} skipped${rest}`,
+        );
+      }
+      batches = train.length ?? (same ? state.batchesPerEpoch : null);
+      pointEvery = batches === null ? null : Math.max(1, Math.floor(batches / 5));
+      begun = true;
+      await each(callbacks, (c) => c.onEpochStart?.({ epoch, epochs, batches, skip }));
+    };
     try {
+      if (trained === 0) await begin(0);
       let i = 0;
-      for await (const { x, y } of train.batches(epoch)) {
-        if (i < state.batch) {
-          tf.dispose([x, y]);
+      let seen = 0;
+      for await (const batch of train.batches(epoch)) {
+        const size = batch.x.shape[0]!;
+        const before = seen;
+        seen += size;
+        if (runExamples !== null && seen > runExamples) {
+          tf.dispose([batch.x, batch.y]);
+          throw new ResumeDataError(epoch + 1, trained, seen, runExamples, resumedFrom);
+        }
+        if (seen <= trained) {
+          tf.dispose([batch.x, batch.y]);
           i++;
           continue;
+        }
+        let { x, y } = batch;
+        if (!begun) {
+          const cut = trained - before;
+          if (cut > 0) {
+            // The batch straddles the position: only its examples the checkpoint did not train are trained.
+            [x, y] = [tf.slice(x, cut), tf.slice(y, cut)];
+            tf.dispose([batch.x, batch.y]);
+          }
+          await begin(i, cut, size);
         }
         setRate(epoch, state.globalStep);
         const position = { epoch: epoch + 1, batch: i + 1, globalStep: state.globalStep + 1 };
@@ -368,6 +416,9 @@ export async function trainCh6(
         }
       }
       if (i === 0) throw new Error(`trainCh6: the training data yielded no batches in epoch ${epoch + 1}`);
+      if (seen < trained || (runExamples !== null && seen !== runExamples))
+        throw new ResumeDataError(epoch + 1, trained, seen, runExamples, resumedFrom);
+      if (!begun) await begin(i);
       const { trainLoss, trainAcc } = await steps.read();
       // Length unknown until now: d2l's point at the end of the epoch.
       if (batches === null) state.history.points.push({ epoch: epoch + 1, trainLoss, trainAcc });
@@ -382,11 +433,9 @@ export async function trainCh6(
     await each(callbacks, (c) => c.onTrainStart?.({ startEpoch: state.epoch, epochs, resumedFrom }));
     while (state.epoch < epochs) {
       const epoch = state.epoch;
-      const batches = train.length ?? state.batchesPerEpoch;
       const started = now() - state.epochSeconds;
       model.train();
-      await each(callbacks, (c) => c.onEpochStart?.({ epoch, epochs, batches, skip: state.batch }));
-      const count = await trainEpoch(epoch, batches, started);
+      const count = await trainEpoch(epoch, started);
       await each(callbacks, (c) => c.onEvaluateStart?.({ epoch }));
       testAcc = await evaluateAccuracy(model, test.batches(epoch));
       state.history.points.push({ epoch: epoch + 1, testAcc });
