@@ -323,6 +323,33 @@ describe('checkpoints', () => {
     second.dispose();
   });
 
+  it('an abort that arrives as a task (Ctrl-C’s handler, a page’s Stop message) stops after the batch in flight', async () => {
+    const dir = await tempDir();
+    const controller = new AbortController();
+    const model = tinyModel();
+    const error = await trainCh6(model, toyData(64, 4), toyData(8, 4), {
+      epochs: 2,
+      lr: 0.1,
+      outDir: dir,
+      signal: controller.signal,
+      ...quiet(),
+      callbacks: {
+        onBatchEnd: (b) => {
+          // A batch as slow as a real one (60 ms), and the signal a task away, as a signal handler's is.
+          const until = performance.now() + 60;
+          while (performance.now() < until);
+          if (b.batch === 2) setTimeout(() => controller.abort(), 0);
+        },
+      },
+    }).catch((e: unknown) => e);
+    model.dispose();
+    expect(error).toBeInstanceOf(TrainingAbortedError);
+    // Batch 3 at the latest, of 16; it used to run on to the epoch's end, the first point where a task got in.
+    expect((error as TrainingAbortedError).epoch).toBe(1);
+    expect((error as TrainingAbortedError).batch).toBeLessThanOrEqual(3);
+    expect(await latestCheckpoint(new FolderStore(dir))).toMatch(/^epoch-0000-examples-0000000(08|12)$/);
+  });
+
   it('stops on a NaN loss, names the epoch and step, applies nothing and keeps the last good checkpoint', async () => {
     const dir = await tempDir();
     const model = tinyModel();

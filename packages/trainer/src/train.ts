@@ -118,6 +118,20 @@ export interface TrainResult {
 const sourceOf = (input: DataInput): DataSource => (typeof input === 'function' ? { batches: input } : input);
 const now = () => performance.now() / 1000;
 
+/**
+ * Lets waiting tasks run (Ctrl-C's handler, a page's Stop message to its worker): on wasm and cpu a step awaits
+ * only settled promises, so without this an abort would wait for the epoch's end. At most every 50 ms, as
+ * `setTimeout` costs a millisecond or more.
+ */
+function taskYielder(): () => Promise<void> {
+  let last = now();
+  return async () => {
+    if (now() - last < 0.05) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    last = now();
+  };
+}
+
 async function each(list: TrainCallbacks[], fn: (c: TrainCallbacks) => void | Promise<void>): Promise<void> {
   for (const c of list) await fn(c);
 }
@@ -343,6 +357,7 @@ export async function trainCh6(
     // examples skipped as trained would be other images.
     const runExamples = trained > 0 ? (state.history.epochs.at(-1)?.examples ?? null) : null;
     const steps = new StepLog(state);
+    const letTasksIn = taskYielder();
     let batches: number | null = null;
     let pointEvery: number | null = null;
     let begun = false;
@@ -409,6 +424,7 @@ export async function trainCh6(
         await each(callbacks, (c) =>
           c.onBatchEnd?.({ ...info, lr: optimizer.lr, metrics: () => steps.read() }),
         );
+        await letTasksIn();
         if (signal?.aborted) {
           await steps.read();
           state.epochSeconds = now() - started;
