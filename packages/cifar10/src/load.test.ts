@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_ENTRY_BYTES } from './archive.ts';
 import { CIFAR10_CLASSES, IMAGE_BYTES } from './format.ts';
 import { Cifar10Error, defaultDataDir, type LoadCifar10Options, loadCifar10, TARBALL_NAME } from './load.ts';
+import type { ProgressMode } from './progress.ts';
 import {
   type LoopbackServer,
   loadInChildProcess,
@@ -45,7 +46,7 @@ function options(extra: LoadCifar10Options = {}): LoadCifar10Options {
     dataDir: dir,
     url: server.url,
     md5: md5(tarball),
-    progress: 'log',
+    progress: 'lines',
     log: (l) => lines.push(l),
     retries: 2,
     timeoutMs: 5_000,
@@ -65,6 +66,13 @@ function expectTinySet(data: Awaited<ReturnType<typeof loadCifar10>>): void {
 }
 
 describe('loadCifar10 from a loopback server', () => {
+  it("refuses a progress mode that is not the trainer's vocabulary ('auto', 'bar', 'lines', 'none'), before any download", async () => {
+    await expect(loadCifar10(options({ progress: 'log' as ProgressMode }))).rejects.toThrow(
+      `cifar10: progress must be 'auto', 'bar', 'lines', 'none', got "log"`,
+    );
+    expect(await readdir(dir).catch(() => [])).toEqual([]);
+  });
+
   it('downloads, checks the MD5, extracts, and leaves no temporary files', async () => {
     const data = await loadCifar10(options());
     expectTinySet(data);

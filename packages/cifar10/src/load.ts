@@ -6,7 +6,7 @@ import lockfile from 'proper-lockfile';
 import { applySubset, CIFAR10_MD5, type CifarDataset, type CifarFile, readCifarFiles } from './dataset.ts';
 import { ChecksumError, DeadlineError, download, md5File } from './download.ts';
 import { BATCHES_FOLDER, extractCifarTarball } from './extract.ts';
-import type { ProgressMode } from './progress.ts';
+import { checkProgressMode, type ProgressMode } from './progress.ts';
 import type { Subset } from './split.ts';
 
 /** The official binary archive. */
@@ -140,6 +140,7 @@ export async function loadCifar10(options: LoadCifar10Options = {}): Promise<Cif
   const url = options.url ?? CIFAR10_URL;
   const md5 = options.md5 === undefined ? CIFAR10_MD5 : options.md5;
   const log = options.log ?? defaultLog;
+  if (options.progress !== undefined) checkProgressMode(options.progress);
   let folder = findBatchesFolder(dataDir);
   if (!folder) {
     const cached = join(dataDir, TARBALL_NAME);

@@ -1,7 +1,21 @@
 import cliProgress from 'cli-progress';
 
-/** How downloads report progress: a bar on a terminal, a line now and then otherwise, or nothing. */
-export type ProgressMode = 'auto' | 'bar' | 'log' | 'none';
+/**
+ * How downloads report progress: a bar on a terminal, plain lines (one every 10% or 15 s), or nothing. 'auto' (the
+ * default) is the bar on a terminal and lines elsewhere. The same words as `@skipnet/trainer`'s `ProgressMode`.
+ */
+export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
+
+const MODES: readonly ProgressMode[] = ['auto', 'bar', 'lines', 'none'];
+
+/** Refuses a mode that is not a {@link ProgressMode}, so a misspelt one is not taken for another. */
+export function checkProgressMode(mode: unknown): void {
+  if (!MODES.includes(mode as ProgressMode)) {
+    throw new Error(
+      `cifar10: progress must be ${MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(mode)}`,
+    );
+  }
+}
 
 export interface Progress {
   update(bytes: number): void;
@@ -18,7 +32,7 @@ export function createProgress(
   start: number,
   log: (line: string) => void,
 ): Progress {
-  const resolved = mode === 'auto' ? (process.stderr.isTTY ? 'bar' : 'log') : mode;
+  const resolved = mode === 'auto' ? (process.stderr.isTTY ? 'bar' : 'lines') : mode;
   if (resolved === 'none') return { update() {}, stop() {} };
   if (!(total > 0)) {
     // The server sent no length: report bytes only.

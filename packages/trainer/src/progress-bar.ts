@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { TrainCallbacks } from './callbacks.ts';
-import { formatMetric, type ProgressMode, progressLines } from './progress.ts';
+import { checkProgressMode, formatMetric, type ProgressMode, progressLines } from './progress.ts';
 
 /** How often the bar reads the metrics back from the device (each read waits for the queued steps). */
 const READ_EVERY_MS = 1000;
@@ -15,6 +15,7 @@ export function progressCallbacks(
   write: (line: string) => void,
   stream: NodeJS.WriteStream = process.stderr,
 ): TrainCallbacks {
+  checkProgressMode(mode);
   const resolved = mode === 'auto' ? (stream.isTTY ? 'bar' : 'lines') : mode;
   if (resolved === 'none') return {};
   if (resolved === 'lines') return progressLines(write);

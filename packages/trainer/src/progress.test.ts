@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
-import { progressLines } from './progress.ts';
+import type { ProgressMode as CifarProgressMode } from '@skipnet/cifar10';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { progressCallbacks as coreProgressCallbacks, type ProgressMode, progressLines } from './progress.ts';
 import { progressCallbacks } from './progress-bar.ts';
 
 /** A stream that says it is a terminal and records what is drawn on it. */
@@ -68,5 +69,12 @@ describe('progressCallbacks', () => {
     expect(lines.map((l) => l.match(/batch (\d+),/)?.[1])).toEqual(['1', '2', '4', '8', '16']);
     expect(lines[0]).toBe('  epoch 1/2, batch 1, loss 1.250, train acc 0.500, 123.4 img/s');
     expect(reads).toBe(5);
+  });
+
+  it('speaks one vocabulary with @skipnet/cifar10, and refuses another word in Node and in the core', () => {
+    expectTypeOf<ProgressMode>().toEqualTypeOf<CifarProgressMode>();
+    const message = `progress must be 'auto', 'bar', 'lines', 'none', got "log"`;
+    expect(() => progressCallbacks('log' as ProgressMode, () => {})).toThrow(message);
+    expect(() => coreProgressCallbacks('log' as ProgressMode, () => {})).toThrow(message);
   });
 });

@@ -6,6 +6,15 @@ import type { BatchEndInfo, TrainCallbacks } from './callbacks.ts';
  */
 export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
 
+const MODES: readonly ProgressMode[] = ['auto', 'bar', 'lines', 'none'];
+
+/** Refuses a mode that is not a {@link ProgressMode}, so a misspelt one is not taken for another. */
+export function checkProgressMode(mode: unknown): void {
+  if (!MODES.includes(mode as ProgressMode)) {
+    throw new Error(`progress must be ${MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(mode)}`);
+  }
+}
+
 export const formatMetric = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : String(v));
 
 /**
@@ -43,6 +52,7 @@ export function progressLines(write: (line: string) => void): TrainCallbacks {
  * the Node entry's `progressCallbacks` draws it.
  */
 export function progressCallbacks(mode: ProgressMode, write: (line: string) => void): TrainCallbacks {
+  checkProgressMode(mode);
   if (mode === 'none') return {};
   if (mode === 'bar') {
     throw new Error("progress: 'bar' draws on a terminal, from @skipnet/trainer in Node; use 'lines' here");
