@@ -113,10 +113,33 @@ describe('parseOptions', () => {
       },
     );
 
-    it('refuses another --batch-size under a onecycle schedule, sized in the run’s steps; takes it under another', () => {
+    it('refuses another --batch-size, --subset or --dataset under a onecycle schedule, sized in the run’s steps; takes it under another', () => {
       expect(() => withCheckpoint(parseOptions(['--resume', '--batch-size', '24']), saved)).toThrow(
-        /^--resume: --batch-size 24 is not the run's 16, and --schedule onecycle is sized in optimizer steps, .* Resume with --batch-size 16, or with a schedule sized in epochs/,
+        /^--resume: --batch-size 24 is not the run's --batch-size 16, and --schedule onecycle is sized in optimizer steps, .* Resume with --batch-size 16, or with a schedule sized in epochs/,
       );
+      // --subset changes an epoch's steps as much: on the whole data, or on another subset.
+      expect(() => withCheckpoint(parseOptions(['--resume', '--subset', '64']), saved)).toThrow(
+        /^--resume: --subset 64 is not the run's --subset all, .* Resume with --subset all,/,
+      );
+      expect(() =>
+        withCheckpoint(parseOptions(['--resume', '--subset', '64']), {
+          ...saved,
+          subset: 32,
+          dataset: 'synthetic',
+        }),
+      ).toThrow(/^--resume: --subset 64 is not the run's --subset 32,/);
+      expect(() =>
+        withCheckpoint(parseOptions(['--resume', '--dataset', 'cifar10', '--batch-size', '8']), {
+          ...saved,
+          dataset: 'synthetic',
+        }),
+      ).toThrow(
+        /^--resume: --dataset cifar10 --batch-size 8 is not the run's --dataset synthetic --batch-size 16,/,
+      );
+      // The same settings again, given or not, resume.
+      expect(withCheckpoint(parseOptions(['--resume', '--batch-size', '16']), saved)).toMatchObject({
+        batchSize: 16,
+      });
       const o = withCheckpoint(
         parseOptions(['--resume', '--batch-size', '24', '--schedule', 'cosine']),
         saved,

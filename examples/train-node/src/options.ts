@@ -288,6 +288,15 @@ export const RUN_FLAGS = [
   'seed',
 ] as const satisfies ReadonlyArray<keyof TrainOptions>;
 
+/** The flags that decide how many optimizer steps an epoch has. */
+const STEP_FLAGS = ['dataset', 'subset', 'batchSize'] as const;
+
+/** `--batch-size 16`; `--subset all` for a run on the whole data (no --subset). */
+function flagOf(key: (typeof STEP_FLAGS)[number], value: unknown): string {
+  const long = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  return `${long} ${value ?? 'all'}`;
+}
+
 /** A checkpoint's settings in the flags' names and values (`null`: the flag was not given, as `--subset` for all). */
 export type SavedFlags = Partial<Record<(typeof RUN_FLAGS)[number], unknown>>;
 
@@ -321,14 +330,22 @@ export function withCheckpoint(o: TrainOptions, saved: SavedFlags): TrainOptions
   }
   checkCombinations(merged as unknown as TrainOptions);
   // A one-cycle schedule is sized in optimizer steps, and the run's steps so far were batches of the checkpoint's
-  // size: sized in batches of another, the cycle would end early or run past its end.
-  const before = saved.batchSize;
-  if (merged['schedule'] === 'onecycle' && before != null && merged['batchSize'] !== Number(before)) {
-    throw new UsageError(
-      `--resume: --batch-size ${merged['batchSize']} is not the run's ${before}, and --schedule onecycle is sized ` +
-        `in optimizer steps, which were batches of ${before} so far: the cycle would end early or run past its ` +
-        `end. Resume with --batch-size ${before}, or with a schedule sized in epochs (--schedule cosine or step).`,
+  // size over its data: with another batch size, subset or dataset an epoch has another number of steps, and the
+  // cycle would end early or run past its end.
+  if (merged['schedule'] === 'onecycle') {
+    const changed = STEP_FLAGS.filter(
+      (key) => saved[key] !== undefined && String(merged[key] ?? null) !== String(saved[key] ?? null),
     );
+    if (changed.length > 0) {
+      const flags = changed.map((key) => flagOf(key, merged[key]));
+      const run = changed.map((key) => flagOf(key, saved[key]));
+      throw new UsageError(
+        `--resume: ${flags.join(' ')} is not the run's ${run.join(' ')}, and --schedule onecycle is sized in ` +
+          "optimizer steps, the run's batches so far: with another number of steps an epoch, the cycle would end " +
+          `early or run past its end. Resume with ${run.join(' ')}, or with a schedule sized in epochs ` +
+          '(--schedule cosine or step).',
+      );
+    }
   }
   return merged as unknown as TrainOptions;
 }
