@@ -1,3 +1,4 @@
+import { init } from '@skipnet/nn';
 import { Residual } from '@skipnet/residual';
 import { Adam, trainStep } from '@skipnet/trainer';
 import { registerTrainingKernels } from '@skipnet/wasm-kernels';
@@ -37,6 +38,9 @@ describe('TinyResNet, a different model built from the residual block', () => {
     'trains on wasm (%s ordering): a few steps fit a small batch',
     async (ordering) => {
       const model = new TinyResNet({ widths: [8, 8, 16], ordering });
+      // Seeded, the same run every time. Over 15 unseeded draws each, the last loss was 0.020–0.103× the first
+      // ('seed' ordering) and 0.011–0.025× ('torchvision'); seed 1 gives 0.048× and 0.016×.
+      init.resetParameters(model, { seed: 1 });
       model.train();
       const optimizer = new Adam(model.namedParameters(), { lr: 1e-2 });
       const x = tf.randomNormal([16, 16, 16, 3], 0, 1, 'float32', 7);
