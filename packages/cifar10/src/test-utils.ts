@@ -260,8 +260,10 @@ export async function serve(body: Buffer): Promise<LoopbackServer> {
 
 /**
  * Runs `body` (top-level-await JavaScript that may import this package's TypeScript sources by URL) in a separate
- * Node process, a loader hook transpiling the .ts files with `typescript`; resolves to the JSON it printed on
- * stdout (or `{ error }`), with its stderr. The process must end by itself within 60 s.
+ * Node process, a loader hook transpiling the .ts files with esbuild; resolves to the JSON it printed on
+ * stdout (or `{ error }`), with its stderr. The process must end by itself within 60 s. (esbuild, not typescript's
+ * compiler: loading that cost each child three times the CPU, and two children at once missed the 60 s on a
+ * machine loaded ~17 processes per core.)
  */
 export async function runInChildProcess(body: string): Promise<Record<string, unknown> & { stderr: string }> {
   const { spawn } = await import('node:child_process');
@@ -270,19 +272,16 @@ export async function runInChildProcess(body: string): Promise<Record<string, un
   const { mkdtemp, rm } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
   const require = createRequire(import.meta.url);
-  const typescript = pathToFileURL(require.resolve('typescript')).href;
+  const esbuild = pathToFileURL(require.resolve('esbuild')).href;
   const hooks = `
     import { readFileSync } from 'node:fs';
     import { fileURLToPath } from 'node:url';
-    import ts from ${JSON.stringify(typescript)};
+    import { transformSync } from ${JSON.stringify(esbuild)};
     export async function load(url, context, next) {
       if (!url.endsWith('.ts')) return next(url, context);
       const source = readFileSync(fileURLToPath(url), 'utf8');
-      const { outputText } = ts.transpileModule(source, {
-        fileName: fileURLToPath(url),
-        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-      });
-      return { format: 'module', source: outputText, shortCircuit: true };
+      const { code } = transformSync(source, { loader: 'ts', format: 'esm', target: 'es2022', sourcefile: fileURLToPath(url) });
+      return { format: 'module', source: code, shortCircuit: true };
     }`;
   // Bare imports in `body` resolve from this package, as they would in its tests.
   const cpuBackend = pathToFileURL(require.resolve('@tensorflow/tfjs-backend-cpu')).href;
