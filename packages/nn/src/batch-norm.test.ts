@@ -37,7 +37,7 @@ function custom(
   bias: tf.Tensor1D | null,
   eps: number,
 ): tf.Tensor4D {
-  return batchNormTraining(x, weight, bias, eps, () => {});
+  return batchNormTraining(x, weight, bias, eps, null);
 }
 
 type Norm = typeof composed;
@@ -170,27 +170,28 @@ describe.each(['cpu', 'wasm'])('batchNormTraining on %s', (backend) => {
     );
   });
 
-  it('hands the batch mean and biased variance to onStatistics, off the gradient tape, and leaks nothing', () => {
+  it('updates the running statistics (variance unbiased) off the gradient tape, and leaks nothing', () => {
     const x = tf.tensor4d([1, 2, 3, 5, 8, 13, 21, 34], [2, 2, 1, 2]);
-    const stats: number[][] = [];
+    // Momentum 1 keeps only this batch's statistics.
+    const running = tf.tidy(() => ({
+      mean: tf.variable(tf.zeros([2]), false),
+      variance: tf.variable(tf.ones([2]), false),
+      batches: tf.variable(tf.scalar(0, 'int32'), false),
+      momentum: 1,
+    }));
     const dx = tf.grad((input: tf.Tensor) =>
-      tf.sum(
-        tf.square(
-          batchNormTraining(input as tf.Tensor4D, null, null, 1e-5, (mean, variance) => {
-            stats.push([...mean.dataSync(), ...variance.dataSync()]);
-          }),
-        ),
-      ),
+      tf.sum(tf.square(batchNormTraining(input as tf.Tensor4D, null, null, 1e-5, running))),
     )(x);
-    // Channel 0 holds 1, 3, 8, 21 and channel 1 holds 2, 5, 13, 34 (mean 8.25 and 13.5;
-    // biased variances 60.6875 and 156.25).
-    expect(stats).toHaveLength(1);
-    (stats[0] as number[]).forEach((v, i) => {
-      expect(v).toBeCloseTo([8.25, 13.5, 60.6875, 156.25][i] as number, 4);
+    // Channel 0 holds 1, 3, 8, 21 and channel 1 holds 2, 5, 13, 34 (mean 8.25 and 13.5; biased variances
+    // 60.6875 and 156.25, unbiased ×4/3).
+    const stats = [...running.mean.dataSync(), ...running.variance.dataSync()];
+    stats.forEach((v, i) => {
+      expect(v).toBeCloseTo([8.25, 13.5, (60.6875 * 4) / 3, (156.25 * 4) / 3][i] as number, 3);
     });
+    expect(running.batches.dataSync()[0]).toBe(1);
     // sum(x̂²) is m per channel whatever x is, so its gradient is 0 (up to rounding).
     expect(Math.max(...Array.from(dx.dataSync(), Math.abs))).toBeLessThan(1e-5);
-    tf.dispose([x, dx]);
+    tf.dispose([x, dx, running.mean, running.variance, running.batches]);
   });
 
   it('one forward and backward runs far fewer kernels than autodiff of the composed ops', async () => {

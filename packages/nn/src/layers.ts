@@ -206,21 +206,35 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: tf.Tensor): tf.Tensor4D {
+    return this.normalise(x, false);
+  }
+
+  /**
+   * `tf.relu(this.forward(x))`. Where the backend registers skipnet's fused BatchNorm kernels (`@skipnet/webgpu`),
+   * training runs the normalisation and the ReLU as one kernel and their gradient as one; elsewhere it is exactly
+   * `tf.relu(this.forward(x))`.
+   */
+  forwardRelu(x: tf.Tensor): tf.Tensor4D {
+    return this.normalise(x, true);
+  }
+
+  private normalise(x: tf.Tensor, relu: boolean): tf.Tensor4D {
     checkImage('BatchNorm2d', x, this.numFeatures);
     const x4 = x as tf.Tensor4D;
     const scale = (this.weight ?? undefined) as tf.Tensor1D | undefined;
     const offset = (this.bias ?? undefined) as tf.Tensor1D | undefined;
     if (!this.training) {
-      return tf.tidy(() =>
-        tf.batchNorm4d(
+      return tf.tidy(() => {
+        const y = tf.batchNorm4d(
           x4,
           this.runningMean as tf.Tensor1D,
           this.runningVar as tf.Tensor1D,
           offset,
           scale,
           this.eps,
-        ),
-      );
+        );
+        return relu ? tf.relu(y) : y;
+      });
     }
     const count = (x.shape[0] as number) * (x.shape[1] as number) * (x.shape[2] as number);
     if (count < 2) {
@@ -228,23 +242,13 @@ export class BatchNorm2d extends Module {
         `BatchNorm2d expected more than 1 value per channel when training, got input ${shapeText(x)}`,
       );
     }
-    return batchNormTraining(x4, scale ?? null, offset ?? null, this.eps, (mean, variance) =>
-      this.updateRunningStats(mean, variance, count),
-    );
-  }
-
-  /**
-   * Assigns in its own tidy, so the temporaries go at once. It runs inside the forward of
-   * {@link batchNormTraining}'s custom gradient, which the gradient tape does not record.
-   */
-  private updateRunningStats(mean: tf.Tensor, variance: tf.Tensor, count: number): void {
-    tf.tidy(() => {
-      const m = this.momentum;
-      const unbiased = tf.mul(variance, count / (count - 1));
-      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
-      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
-      this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
-    });
+    const running = {
+      mean: this.runningMean,
+      variance: this.runningVar,
+      batches: this.numBatchesTracked,
+      momentum: this.momentum,
+    };
+    return batchNormTraining(x4, scale ?? null, offset ?? null, this.eps, running, relu);
   }
 }
 

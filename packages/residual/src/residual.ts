@@ -1,3 +1,4 @@
+import { FusedKernel, fusedKernelsRegistered } from '@skipnet/kernel-internals';
 import { BatchNorm2d, Conv2d, Module } from '@skipnet/nn';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -69,11 +70,35 @@ export class Residual extends Module {
 
   forward(x: tf.Tensor): tf.Tensor4D {
     return tf.tidy(() => {
-      let y = tf.relu(this.bn1.forward(this.conv1.forward(x)));
-      y = this.bn2.forward(this.conv2.forward(y));
-      if (this.ordering === 'seed') y = tf.relu(y);
+      let y = this.bn1.forwardRelu(this.conv1.forward(x));
+      const z = this.conv2.forward(y);
+      y = this.ordering === 'seed' ? this.bn2.forwardRelu(z) : this.bn2.forward(z);
       const shortcut = this.conv3 ? this.conv3.forward(x) : x;
-      return tf.relu(tf.add(y, shortcut)) as tf.Tensor4D;
+      return addRelu(y, shortcut as tf.Tensor4D);
     });
   }
+}
+
+/**
+ * relu(a + b): one kernel each way where the backend registers skipnet's fused kernels (`@skipnet/webgpu`), else
+ * exactly `tf.relu(tf.add(a, b))`.
+ */
+function addRelu(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
+  const fused =
+    fusedKernelsRegistered(FusedKernel.AddRelu, FusedKernel.ReluGrad) &&
+    tf.util.arraysEqual(a.shape, b.shape);
+  if (!fused) return tf.relu(tf.add(a, b)) as tf.Tensor4D;
+  const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [left, right] = args as [tf.Tensor4D, tf.Tensor4D];
+    const value = tf.engine().runKernel(FusedKernel.AddRelu, { a: left, b: right }) as tf.Tensor4D;
+    save([value]);
+    const gradFunc = (dy: tf.Tensor4D, saved: tf.Tensor[]): tf.Tensor[] => {
+      const grad = tf.engine().runKernel(FusedKernel.ReluGrad, { dy, y: saved[0]! }) as tf.Tensor;
+      // Both inputs get the same gradient; a clone (no copy: it shares the data) gives each its own tensor.
+      return [grad, tf.clone(grad)];
+    };
+    return { value, gradFunc };
+  });
+  return run(a, b) as tf.Tensor4D;
 }

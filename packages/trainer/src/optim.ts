@@ -1,3 +1,4 @@
+import { FusedKernel, fusedKernelsRegistered, type SGDUpdateAttrs } from '@skipnet/kernel-internals';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Parameters to optimise: plain variables, or `[name, variable]` pairs (`model.namedParameters()`). */
@@ -82,6 +83,19 @@ abstract class BaseOptimizer implements Optimizer {
     slots: Record<string, tf.Tensor | undefined>,
   ): { param: tf.Tensor; slots: Record<string, tf.Tensor> };
 
+  /**
+   * The same update in fused kernels, honouring `guard` itself, where the active backend has them (`@skipnet/webgpu`
+   * registers SGD's: one dispatch per parameter instead of three); undefined runs {@link update} as tfjs ops.
+   */
+  protected fusedUpdate(
+    _p: tf.Variable,
+    _g: tf.Tensor,
+    _slots: Record<string, tf.Tensor | undefined>,
+    _guard: tf.Scalar | undefined,
+  ): { param: tf.Tensor; slots: Record<string, tf.Tensor> } | undefined {
+    return undefined;
+  }
+
   step(grads: tf.NamedTensorMap, guard?: tf.Scalar): void {
     // A guarded-off step still counts: the trainer stops at the next read, so Adam's bias correction never sees it.
     this.stepCount += 1;
@@ -91,6 +105,11 @@ abstract class BaseOptimizer implements Optimizer {
       const old: Record<string, tf.Tensor | undefined> = {};
       for (const s of this.slotNames) old[s] = this.slots.get(`${name}.${s}`);
       const fresh = tf.tidy(() => {
+        const fused = this.fusedUpdate(p, g, old, guard);
+        if (fused) {
+          p.assign(fused.param);
+          return fused.slots;
+        }
         const r = this.update(name, p, g, old);
         if (guard === undefined) {
           p.assign(r.param);
@@ -226,6 +245,36 @@ export class SGD extends BaseOptimizer {
       g = this.nesterov ? tf.add(g, tf.mul(buf, this.momentum)) : buf;
     }
     return { param: tf.sub(p, tf.mul(g, this.lr)), slots: out };
+  }
+
+  protected override fusedUpdate(
+    p: tf.Variable,
+    grad: tf.Tensor,
+    slots: Record<string, tf.Tensor | undefined>,
+    guard: tf.Scalar | undefined,
+  ) {
+    if (!fusedKernelsRegistered(FusedKernel.SGDUpdate)) return undefined;
+    const run = (buffer: tf.Tensor | undefined, output: SGDUpdateAttrs['output']) => {
+      const attrs: SGDUpdateAttrs = {
+        lr: this.lr,
+        momentum: this.momentum,
+        dampening: this.dampening,
+        weightDecay: this.weightDecay,
+        nesterov: this.nesterov,
+        output,
+      };
+      const inputs = { param: p, grad, ...(buffer ? { buffer } : {}), ...(guard ? { guard } : {}) };
+      return tf
+        .engine()
+        .runKernel(FusedKernel.SGDUpdate, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+    };
+    const out: Record<string, tf.Tensor> = {};
+    let buffer: tf.Tensor | undefined;
+    if (this.momentum !== 0) {
+      buffer = run(slots['momentum_buffer'], 'buffer');
+      out['momentum_buffer'] = buffer;
+    }
+    return { param: run(buffer, 'param'), slots: out };
   }
 }
 

@@ -1,0 +1,3 @@
+import { skipnetProject } from '../../vitest.shared.ts';
+
+export default skipnetProject(import.meta.dirname);
