@@ -6,7 +6,7 @@ import {
   summarizeParity,
   webgpuForTests,
 } from '@skipnet/test-support';
-import { setupWebGPU } from '@skipnet/webgpu';
+import { registerWebGPUTrainingKernels, setupWebGPU } from '@skipnet/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
@@ -19,6 +19,8 @@ describe.skipIf(!info)(
   () => {
     it('replays the narrow PyTorch fixture within its tolerances', async () => {
       expect(await tf.setBackend('webgpu')).toBe(true);
+      // As the CLI trains: our filter gradient and the fused kernels (BatchNorm + ReLU, add + ReLU, SGD).
+      registerWebGPUTrainingKernels();
       const before = tf.memory().numTensors;
       const model = seedResNet({ widths: [8, 16, 32, 64] });
       const report = await replaySeedFixture(fixturePath('seed-resnet-narrow'), model);

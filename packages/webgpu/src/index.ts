@@ -1,3 +1,4 @@
+export { countDispatches } from './dispatches.ts';
 export type { FilterGradientMethod } from './kernels/conv2d-backprop-filter.ts';
 export {
   registerWebGPUTrainingKernels,

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { disposeAll, runKernel, runStockKernel, type WebGPUBackendLike } from './run.ts';
+import { elementwiseProgram, type ProgramRunner } from './program.ts';
+import { disposeAll, runKernel, runStockKernel } from './run.ts';
 
 /**
  * How the filter gradient is formed from the webgpu backend's fast kernels:
@@ -105,67 +106,59 @@ function withSplitK<T>(f: () => T): T {
   }
 }
 
-/** dW = im2col(x)ᵀ · dy, with x's windows as columns [N·OH·OW, kh·kw·Cin] in dW's own (kh, kw, Cin) order. */
+/**
+ * x's windows side by side, [N·OH·OW, kh·kw·Cin] in dW's own (kh, kw, Cin) column order, zeros where a window
+ * reaches into the padding: one pass, where slicing each of the kh·kw windows and concatenating them took kh·kw + 2.
+ */
+function im2col(x: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, backend: ProgramRunner): tf.TensorInfo {
+  const { batchSize: n, outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw, inChannels } = info;
+  const program = elementwiseProgram({
+    key: 'im2col_filter_gradient',
+    variableNames: ['X'],
+    outputShape: [n * oh * ow, kh * kw * inChannels],
+    uniforms:
+      'filterWidth : i32, strideHeight : i32, strideWidth : i32, padTop : i32, padLeft : i32, ' +
+      'outHeight : i32, outWidth : i32,',
+    body: `
+      let columns = uniforms.outShape.y;
+      let row = index / columns;
+      let column = index % columns;
+      let height = uniforms.xShape.y;
+      let width = uniforms.xShape.z;
+      let channels = uniforms.xShape.w;
+      let c = column % channels;
+      let window = column / channels;
+      let j = row % uniforms.outWidth;
+      let image = row / uniforms.outWidth;
+      let h = (image % uniforms.outHeight) * uniforms.strideHeight + window / uniforms.filterWidth - uniforms.padTop;
+      let w = j * uniforms.strideWidth + window % uniforms.filterWidth - uniforms.padLeft;
+      var value = 0.0;
+      if (h >= 0 && h < height && w >= 0 && w < width) {
+        value = X[((image / uniforms.outHeight * height + h) * width + w) * channels + c];
+      }
+      result[index] = value;`,
+  });
+  const uniforms = [kw, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, oh, ow];
+  return backend.runWebGPUProgram(
+    program,
+    [x],
+    'float32',
+    uniforms.map((value) => ({ type: 'int32' as const, data: [value] })),
+  );
+}
+
+/** dW = im2col(x)ᵀ · dy. */
 function im2colFilterGradient(
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
-  backend: WebGPUBackendLike,
+  backend: ProgramRunner,
   splitK: boolean,
 ): tf.TensorInfo {
-  const { batchSize: n, inHeight, inWidth, inChannels: cin, outChannels: cout } = info;
-  const { outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw, padInfo } = info;
-  const { strideHeight: sh, strideWidth: sw } = info;
-  const temps: tf.TensorInfo[] = [];
-  // Only the rows and columns some window reads are padded; trailing ones no window reaches are never sliced.
-  const bottom = Math.max(0, (oh - 1) * sh + kh - padInfo.top - inHeight);
-  const right = Math.max(0, (ow - 1) * sw + kw - padInfo.left - inWidth);
-  let padded = x;
-  if (padInfo.top > 0 || bottom > 0 || padInfo.left > 0 || right > 0) {
-    padded = runKernel(
-      tf.PadV2,
-      backend,
-      { x },
-      {
-        paddings: [
-          [0, 0],
-          [padInfo.top, bottom],
-          [padInfo.left, right],
-          [0, 0],
-        ],
-        constantValue: 0,
-      },
-    );
-    temps.push(padded);
-  }
-  const windows: tf.TensorInfo[] = [];
-  for (let a = 0; a < kh; a++) {
-    for (let b = 0; b < kw; b++) {
-      windows.push(
-        runKernel(
-          tf.StridedSlice,
-          backend,
-          { x: padded },
-          {
-            begin: [0, a, b, 0],
-            end: [n, a + (oh - 1) * sh + 1, b + (ow - 1) * sw + 1, cin],
-            strides: [1, sh, sw, 1],
-            beginMask: 0,
-            endMask: 0,
-            ellipsisMask: 0,
-            newAxisMask: 0,
-            shrinkAxisMask: 0,
-          },
-        ),
-      );
-    }
-  }
-  temps.push(...windows);
-  let cols = windows[0]!;
-  if (windows.length > 1) {
-    cols = runKernel(tf.Concat, backend, windows, { axis: 3 });
-    temps.push(cols);
-  }
+  const { batchSize: n, inChannels: cin, outChannels: cout } = info;
+  const { outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw } = info;
+  const cols = im2col(x, info, backend);
+  const temps: tf.TensorInfo[] = [cols];
   const k = n * oh * ow;
   const m = kh * kw * cin;
   const parts = splitK ? 1 : reductionParts(k, m, cout);
@@ -193,7 +186,7 @@ function convFilterGradient(
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
-  backend: WebGPUBackendLike,
+  backend: ProgramRunner,
 ): tf.TensorInfo {
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { inHeight, inWidth, outHeight, outWidth, padInfo } = info;
@@ -244,7 +237,7 @@ function chunkedIm2colFilterGradient(
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
-  backend: WebGPUBackendLike,
+  backend: ProgramRunner,
   perChunk: number,
 ): tf.TensorInfo {
   const splitK = method === 'im2col-splitk';
@@ -276,7 +269,7 @@ function chunkedIm2colFilterGradient(
 /** Conv2DBackpropFilter for the webgpu backend, from its fast kernels; other cases go to the stock kernel. */
 export function conv2dBackpropFilter(args: {
   inputs: tf.NamedTensorInfoMap;
-  backend: WebGPUBackendLike;
+  backend: ProgramRunner;
   attrs: FilterGradAttrs;
 }): tf.TensorInfo {
   const { inputs, backend, attrs } = args;
