@@ -18,7 +18,14 @@ import { Worker } from 'node:worker_threads';
 import { BACKENDS, type BackendName, BackendUnavailableError, selectBackend } from '@skipnet/backend';
 import { kernelBuild } from '@skipnet/wasm-kernels';
 import type { ReplicaData, ReplicaMemory } from './replica.ts';
-import { type BenchResult, GPU_REFERENCE, median, pytorchCpu, timeTrainingSteps } from './throughput.ts';
+import {
+  type BenchResult,
+  countStepKernels,
+  GPU_REFERENCE,
+  median,
+  pytorchCpu,
+  timeTrainingSteps,
+} from './throughput.ts';
 
 /** A result, with the Node that ran it and, on wasm, which build of our WebAssembly kernels it had. */
 interface Measured extends BenchResult {
@@ -29,8 +36,16 @@ interface Measured extends BenchResult {
 
 function report(r: Measured): void {
   console.log(
-    `  ${r.backend}: ${fmt(r.imagesPerSecond)} img/s (median ${fmt(r.stepMs)} ms/step, ${fmt(r.fastestMs)}–${fmt(r.slowestMs)}; ${fmt(r.cpuMs)} CPU ms/step) on ${r.device}, Node ${r.node}${r.kernels ? `, kernels ${r.kernels}` : ''}`,
+    `  ${r.backend}: ${fmt(r.imagesPerSecond)} img/s (median ${fmt(r.stepMs)} ms/step, ${fmt(r.fastestMs)}–${fmt(r.slowestMs)}; ${fmt(r.cpuMs)} CPU ms/step${r.kernelsPerStep === undefined ? '' : `; ${stepKernels(r)} kernels a step`}) on ${r.device}, Node ${r.node}${r.kernels ? `, kernels ${r.kernels}` : ''}`,
   );
+}
+
+/** Kernels one step runs through tfjs, and on webgpu the GPU dispatches they make; blank where not counted. */
+function stepKernels(r: BenchResult): string {
+  if (r.kernelsPerStep === undefined) return '';
+  return r.dispatchesPerStep === undefined
+    ? fmt(r.kernelsPerStep)
+    : `${fmt(r.kernelsPerStep)} (${fmt(r.dispatchesPerStep)} dispatches)`;
 }
 
 const fmt = (n: number) => n.toLocaleString('en', { maximumFractionDigits: n < 10 ? 2 : n < 100 ? 1 : 0 });
@@ -46,11 +61,15 @@ async function measureOne(name: BackendName, o: Options): Promise<void> {
   try {
     const choice = await selectBackend(name, { allowSoftwareWebGPU: false });
     const timing = await timeTrainingSteps(o);
+    const rssMiB = process.memoryUsage().rss / 2 ** 20;
+    const { kernels, dispatches } = await countStepKernels(o);
     const result: Measured = {
       backend: name,
       device: choice.device,
       ...timing,
-      rssMiB: process.memoryUsage().rss / 2 ** 20,
+      rssMiB,
+      kernelsPerStep: kernels,
+      ...(dispatches === undefined ? {} : { dispatchesPerStep: dispatches }),
       node: process.version,
       ...(name === 'wasm' ? { kernels: kernelBuild() } : {}),
     };
@@ -293,21 +312,21 @@ async function main(): Promise<void> {
     base ? `${(imagesPerSecond / base.imagesPerSecond).toFixed(2)}×` : '–';
   console.log('');
   console.log(
-    `| system | device | Node | img/s | ms/step | CPU ms/step | RSS MiB | vs PyTorch CPU, same threads | vs PyTorch CPU (${cores} threads) |`,
+    `| system | device | Node | img/s | ms/step | CPU ms/step | RSS MiB | kernels/step | vs PyTorch CPU, same threads | vs PyTorch CPU (${cores} threads) |`,
   );
-  console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
     console.log(
-      `| skipnet ${r.backend} | ${r.device}${r.kernels ? `, kernels ${r.kernels}` : ''} | ${r.node} | ${fmt(r.imagesPerSecond)} | ${fmt(r.stepMs)} | ${fmt(r.cpuMs)} | ${fmt(r.rssMiB)} | ${ratio(r.imagesPerSecond, torchOn(r.threads))} | ${ratio(r.imagesPerSecond, best)} |`,
+      `| skipnet ${r.backend} | ${r.device}${r.kernels ? `, kernels ${r.kernels}` : ''} | ${r.node} | ${fmt(r.imagesPerSecond)} | ${fmt(r.stepMs)} | ${fmt(r.cpuMs)} | ${fmt(r.rssMiB)} | ${stepKernels(r)} | ${ratio(r.imagesPerSecond, torchOn(r.threads))} | ${ratio(r.imagesPerSecond, best)} |`,
     );
   }
   for (const { threads, result } of torch) {
     if (typeof result === 'string') {
-      console.log(`| PyTorch CPU | ${threads} threads | | not measured: ${result} | | | | | |`);
+      console.log(`| PyTorch CPU | ${threads} threads | | not measured: ${result} | | | | | | |`);
       continue;
     }
     console.log(
-      `| PyTorch ${result.version} | CPU, ${threads} thread${threads > 1 ? 's' : ''} | | ${fmt(result.imagesPerSecond)} | ${fmt((o.batch * 1000) / result.imagesPerSecond)} | | | | ${ratio(result.imagesPerSecond, best)} |`,
+      `| PyTorch ${result.version} | CPU, ${threads} thread${threads > 1 ? 's' : ''} | | ${fmt(result.imagesPerSecond)} | ${fmt((o.batch * 1000) / result.imagesPerSecond)} | | | | | ${ratio(result.imagesPerSecond, best)} |`,
     );
   }
   console.log('');

@@ -7,6 +7,7 @@ import type { BackendName } from '@skipnet/backend';
 import { init } from '@skipnet/nn';
 import { seedResNet } from '@skipnet/resnet';
 import { SGD, trainStep } from '@skipnet/trainer';
+import { countDispatches } from '@skipnet/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Figures measured once on the GPU machine (NVIDIA H200, 2026-11), printed beside ours for scale. */
@@ -31,12 +32,37 @@ export interface BenchResult {
   slowestMs: number;
   /** Resident memory of the process after the steps (MiB): the wasm heap and tensors live inside it. */
   rssMiB: number;
+  /** Kernels one step runs through tfjs (and on webgpu the GPU dispatches): see {@link countStepKernels}. */
+  kernelsPerStep?: number;
+  dispatchesPerStep?: number;
 }
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** A seed ResNet, its SGD and one batch of random images on the active backend, for timing and counting. */
+function seedStep(options: { batch: number; imageSize: number; widths?: [number, number, number, number] }) {
+  const { batch, imageSize } = options;
+  const model = seedResNet({
+    ...(options.widths ? { widths: options.widths } : {}),
+    ...(imageSize === 96 ? {} : { head: 'global' as const }),
+  });
+  init.xavierInit(model, { seed: 0 });
+  model.train();
+  const optimizer = new SGD(model.namedParameters(), { lr: 0.01 });
+  const x = tf.randomNormal([batch, imageSize, imageSize, 3], 0, 1, 'float32', 1);
+  const y = tf.randomUniformInt([batch], 0, 10, 2);
+  return {
+    step: () => trainStep(model, optimizer, x, y),
+    dispose: () => {
+      tf.dispose([x, y]);
+      optimizer.dispose();
+      model.dispose();
+    },
+  };
 }
 
 /**
@@ -55,23 +81,15 @@ export async function timeTrainingSteps(options: {
   slowestMs: number;
   fastestMs: number;
 }> {
-  const { batch, imageSize, steps } = options;
-  const model = seedResNet({
-    ...(options.widths ? { widths: options.widths } : {}),
-    ...(imageSize === 96 ? {} : { head: 'global' as const }),
-  });
-  init.xavierInit(model, { seed: 0 });
-  model.train();
-  const optimizer = new SGD(model.namedParameters(), { lr: 0.01 });
-  const x = tf.randomNormal([batch, imageSize, imageSize, 3], 0, 1, 'float32', 1);
-  const y = tf.randomUniformInt([batch], 0, 10, 2);
+  const { batch, steps } = options;
+  const seed = seedStep(options);
   try {
-    await trainStep(model, optimizer, x, y);
+    await seed.step();
     const times: number[] = [];
     const cpuBefore = process.cpuUsage();
     for (let i = 0; i < steps; i++) {
       const start = performance.now();
-      await trainStep(model, optimizer, x, y);
+      await seed.step();
       times.push(performance.now() - start);
     }
     const cpu = process.cpuUsage(cpuBefore);
@@ -84,8 +102,47 @@ export async function timeTrainingSteps(options: {
       slowestMs: Math.max(...times),
     };
   } finally {
-    tf.dispose([x, y]);
-    model.dispose();
+    seed.dispose();
+  }
+}
+
+/** What one training step ran. */
+export interface StepKernels {
+  /** Kernel calls through tfjs's engine (`tf.profile`, custom-gradient scopes left out): every backend. */
+  kernels: number;
+  /** Compute passes dispatched to the GPU (webgpu only): Reshape dispatches none, a composite kernel several. */
+  dispatches: number | undefined;
+  /** Calls and time by kernel name, most calls first (times are 0 on a GPU without timestamp queries). */
+  byName: Array<{ name: string; calls: number; ms: number }>;
+}
+
+/** Counts the kernels of one SGD step of the seed ResNet, after a warm-up step, on the active backend. */
+export async function countStepKernels(options: {
+  batch: number;
+  imageSize: number;
+  widths?: [number, number, number, number];
+}): Promise<StepKernels> {
+  const seed = seedStep(options);
+  try {
+    await seed.step();
+    const profile = () => tf.profile(async () => void (await seed.step()));
+    const backend = tf.getBackend();
+    const { result: info, dispatches } =
+      backend === 'webgpu'
+        ? await countDispatches(profile)
+        : { result: await profile(), dispatches: undefined };
+    const byName = new Map<string, { name: string; calls: number; ms: number }>();
+    for (const { name, kernelTimeMs } of info.kernels) {
+      if (tf.getKernel(name, backend) === undefined) continue; // a tf.customGrad scope, not a kernel
+      const entry = byName.get(name) ?? { name, calls: 0, ms: 0 };
+      entry.calls += 1;
+      entry.ms += typeof kernelTimeMs === 'number' ? kernelTimeMs : 0;
+      byName.set(name, entry);
+    }
+    const rows = [...byName.values()].sort((a, b) => b.calls - a.calls);
+    return { kernels: rows.reduce((n, r) => n + r.calls, 0), dispatches, byName: rows };
+  } finally {
+    seed.dispose();
   }
 }
 
