@@ -15,6 +15,7 @@ export default defineConfig({
   splitting: false,
   clean: false,
   banner: {
-    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    // For CommonJS dependencies' require() calls; a name of its own, since bundled modules import createRequire too.
+    js: "import { createRequire as skipnetCreateRequire } from 'node:module'; const require = skipnetCreateRequire(import.meta.url);",
   },
 });
