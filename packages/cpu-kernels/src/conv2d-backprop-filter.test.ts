@@ -1,3 +1,6 @@
+// Imported here, not in the test that uses it: loading nn's sources takes over a minute on a loaded machine, which
+// counted against that test's timeout.
+import { Conv2d } from '@skipnet/nn';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
@@ -105,7 +108,7 @@ describe('Conv2DBackpropFilter on cpu', () => {
     tf.dispose([x, dy]);
   });
 
-  it('is idempotent, keeps the stock kernel for NCHW, and is the one @skipnet/nn does not warn about', async () => {
+  it('is idempotent, keeps the stock kernel for NCHW, and is the one @skipnet/nn does not warn about', () => {
     registerTrainingKernels();
     const registered = tf.getKernel(tf.Conv2DBackpropFilter, 'cpu')!.kernelFunc;
     registerTrainingKernels();
@@ -120,7 +123,6 @@ describe('Conv2DBackpropFilter on cpu', () => {
     tf.dispose([x, dy]);
 
     // A conv net's training step on cpu: nn warns once with the stock kernel, never with this one.
-    const { Conv2d } = await import('@skipnet/nn');
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     // tfjs itself suggests tfjs-node in Node; count nn's.
     const fromNn = () =>
