@@ -60,9 +60,12 @@ describe('trainCh6 as d2l', () => {
   it('prints the seed epoch lines and d2l final lines, records five train points an epoch and one test point', async () => {
     const lines: string[] = [];
     const model = tinyModel();
+    // Seeded: over unseeded inits the test accuracy after 2 epochs was 1.0 mostly, but 0.66 and once 0.34 (measured
+    // here); seed 1 gives 1.0, and seeds 1–10 gave 0.66–1.0.
     const result = await trainCh6(model, toyData(64, 4), toyData(32, 8, { seed: 9 }), {
       epochs: 2,
       lr: 0.1,
+      seed: 1,
       device: 'cpu:test',
       ...quiet(lines),
     });
