@@ -79,7 +79,7 @@ async function loadData(
     return readCifarTarball(data.files[0]!, { subset, name: data.files[0]!.name, md5 });
   }
   // The extracted files have no published checksums: each is checked for CIFAR-10's record layout instead.
-  if (data.files.length > 0) return readCifarFiles(data.files, { subset, source: 'the files you picked' });
+  if (data.files.length > 0) return readCifarFiles(data.files, { subset });
   if (s.url) {
     log(`downloading ${s.url} (checking its MD5)`);
     let response: Response;

@@ -154,4 +154,32 @@ describe('readCifarFiles', () => {
       /picked\/data_batch_2\.bin: 5,000 bytes is not a whole number of 3,073-byte CIFAR records/,
     );
   });
+
+  it('tells whoever picked a file that is not whole records to pick it again, by its own name', async () => {
+    const cut = files().map((f) =>
+      f.name === 'data_batch_2.bin' ? new File([new Uint8Array(5000)], f.name) : f,
+    );
+    const error = await readCifarFiles(cut).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(
+      /^data_batch_2\.bin: 5,000 bytes is not a whole number .* Pick or download the extracted files again, or give the archive cifar-10-binary\.tar\.gz itself \(its MD5 is checked\)\.$/,
+    );
+    // The advice of Node's cache folder has no place here.
+    expect((error as Error).message).not.toMatch(/folder|load again/i);
+  });
+
+  it('tells whoever gave an archive holding such a file to get the archive again, naming the entry', async () => {
+    const cut = makeTarGz(
+      [...set.files].map(([name, data]) => ({
+        name: `cifar-10-batches-bin/${name}`,
+        data: name === 'test_batch.bin' ? data.subarray(0, 5000) : data,
+      })),
+    );
+    const error = await readCifarTarball(new File([new Uint8Array(cut)], 'mirror.tar.gz'), {
+      md5: null,
+    }).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(
+      /^mirror\.tar\.gz:cifar-10-batches-bin\/test_batch\.bin: 5,000 bytes is not a whole number .* The archive is damaged or not CIFAR-10's binary version: get cifar-10-binary\.tar\.gz again, with its MD5 \(c32a1d4ab5d03f1284b67883e8d87530\) checked\.$/,
+    );
+    expect((error as Error).message).not.toMatch(/folder|load again|Pick/i);
+  });
 });

@@ -42,9 +42,16 @@ export interface CifarFile {
 
 export interface ReadCifarFilesOptions {
   subset?: SubsetOptions;
-  /** Where the files come from (a folder, an archive), to name them in errors. */
+  /**
+   * The folder or archive the files are in, to name them in errors (`<source>/data_batch_1.bin`); without it, a
+   * file is named by its own name.
+   */
   source?: string;
 }
+
+/** What to do about a `.bin` file that is not whole records, when the files were picked, fetched or given as bytes. */
+const GIVEN_FILES_REMEDY =
+  'Pick or download the extracted files again, or give the archive cifar-10-binary.tar.gz itself (its MD5 is checked).';
 
 const META = 'batches.meta.txt';
 const TEST = 'test_batch.bin';
@@ -61,9 +68,21 @@ function baseName(path: string): string {
  * the number of classes; the error names the file and the record. A set whose class names all start with
  * `synthetic-` is named 'synthetic', so it can never pass for CIFAR-10.
  */
-export async function readCifarFiles(
+export function readCifarFiles(
   files: Iterable<CifarFile> | ArrayLike<CifarFile>,
   options: ReadCifarFilesOptions = {},
+): Promise<CifarDataset> {
+  return readFiles(files, options, GIVEN_FILES_REMEDY);
+}
+
+/**
+ * {@link readCifarFiles}, with `remedy` said after the error for a file that is not whole records: each way to
+ * the files (a cache folder, an archive, files given) has its own.
+ */
+export async function readFiles(
+  files: Iterable<CifarFile> | ArrayLike<CifarFile>,
+  options: ReadCifarFilesOptions,
+  remedy: string,
 ): Promise<CifarDataset> {
   const byName = new Map<string, CifarFile>();
   for (const file of Array.from(files)) {
@@ -102,7 +121,7 @@ export async function readCifarFiles(
   }
   const name = classNames.every((c) => c.startsWith('synthetic-')) ? 'synthetic' : 'cifar10';
   const readSplit = async (split: 'train' | 'test', parts: CifarFile[]) => {
-    const counts = parts.map((f) => countRecords(f.size, where(baseName(f.name))));
+    const counts = parts.map((f) => countRecords(f.size, where(baseName(f.name)), remedy));
     const total = counts.reduce((a, b) => a + b, 0);
     const images = new Uint8Array(total * IMAGE_BYTES);
     const labels = new Uint8Array(total);
@@ -217,10 +236,12 @@ export async function readCifarTarball(
       `cifar10: ${name} holds CIFAR files in several folders (${[...folders].join(', ')}); expected one`,
     );
   }
-  return readCifarFiles(files, {
-    source: `${name}:${[...folders][0] ?? ''}`.replace(/\/$/, ''),
-    subset: options.subset,
-  });
+  return readFiles(
+    files,
+    { source: `${name}:${[...folders][0] ?? ''}`.replace(/\/$/, ''), subset: options.subset },
+    `The archive is damaged or not CIFAR-10's binary version: get cifar-10-binary.tar.gz again, with its MD5 ` +
+      `(${CIFAR10_MD5}) checked.`,
+  );
 }
 
 function openSource(

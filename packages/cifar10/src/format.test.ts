@@ -27,4 +27,11 @@ describe('CIFAR binary records', () => {
       /big\.bin.*2 records and 1 stray bytes/,
     );
   });
+
+  it('ends the error with the remedy given, and with what is wrong when there is none', () => {
+    expect(() => countRecords(5, 'a.bin')).toThrow(/not in the CIFAR binary format\.$/);
+    expect(() => countRecords(5, 'a.bin', 'Pick it again.')).toThrow(
+      /not in the CIFAR binary format\. Pick it again\.$/,
+    );
+  });
 });

@@ -19,15 +19,18 @@ export const CIFAR10_CLASSES: readonly string[] = Object.freeze([
   'truck',
 ]);
 
-/** Throws unless `byteLength` holds a whole, non-zero number of records; returns that number. */
-export function countRecords(byteLength: number, source: string): number {
+/**
+ * Throws unless `byteLength` holds a whole, non-zero number of records; returns that number. The error names
+ * `source` and what is wrong; `remedy`, when given, says what to do about it where the file came from (a cache
+ * folder to re-extract, files to pick again).
+ */
+export function countRecords(byteLength: number, source: string, remedy?: string): number {
   if (byteLength === 0 || byteLength % RECORD_BYTES !== 0) {
     const whole = Math.floor(byteLength / RECORD_BYTES);
     throw new Error(
       `${source}: ${byteLength.toLocaleString('en-US')} bytes is not a whole number of ${RECORD_BYTES.toLocaleString('en-US')}-byte ` +
         `CIFAR records (${whole} records and ${byteLength - whole * RECORD_BYTES} stray bytes): the file is truncated, ` +
-        `oversized or not in the CIFAR binary format. Delete the extracted folder and load again to re-extract it from ` +
-        `the checked archive, or fix the file.`,
+        `oversized or not in the CIFAR binary format.${remedy ? ` ${remedy}` : ''}`,
     );
   }
   return byteLength / RECORD_BYTES;

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { applySubset, CIFAR10_MD5, type CifarDataset, type CifarFile, readCifarFiles } from './dataset.ts';
+import { applySubset, CIFAR10_MD5, type CifarDataset, type CifarFile, readFiles } from './dataset.ts';
 import { ChecksumError, DeadlineError, download, md5File } from './download.ts';
 import { BATCHES_FOLDER, extractCifarTarball } from './extract.ts';
 import { checkProgressMode, type ProgressMode } from './progress.ts';
@@ -217,7 +217,7 @@ export async function loadCifar10(options: LoadCifar10Options = {}): Promise<Cif
 
 /**
  * Reads a folder in the CIFAR-10 binary layout: `data_batch_<n>.bin` (train, in numeric order), `test_batch.bin`
- * and `batches.meta.txt` (one class name per line), through {@link readCifarFiles}. A set whose class names all
+ * and `batches.meta.txt` (one class name per line), through `readCifarFiles`. A set whose class names all
  * start with `synthetic-` is named 'synthetic', so it can never pass for CIFAR-10.
  */
 export async function readCifarFolder(folder: string): Promise<CifarDataset> {
@@ -246,5 +246,6 @@ export async function readCifarFolder(folder: string): Promise<CifarDataset> {
       },
     });
   }
-  return { ...(await readCifarFiles(files, { source: folder })), dir: folder };
+  const remedy = `Delete the folder ${folder} and load again to re-extract it from the checked archive, or fix the file.`;
+  return { ...(await readFiles(files, { source: folder }, remedy)), dir: folder };
 }
