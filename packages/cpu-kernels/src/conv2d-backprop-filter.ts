@@ -1,3 +1,4 @@
+import type { FilterGradAttrs } from '@skipnet/kernel-internals';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -9,14 +10,6 @@ import * as tf from '@tensorflow/tfjs-core';
  * order (batch, then output rows, then columns) in float64, as the stock kernel does, so the results are the same
  * bits; conv2d-backprop-filter.test.ts checks that.
  */
-
-interface FilterGradAttrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  filterShape: [number, number, number, number];
-}
 
 /** The stock kernel, which still runs the NCHW layout (tfjs-core's conv2d gradient never asks for it). */
 let stock: tf.KernelFunc | undefined;

@@ -1,4 +1,14 @@
 export {
+  type CompositeKernels,
+  compositeKernels,
+  type KernelBackendLike,
+} from './composite.ts';
+export {
+  type ConvGradAttrs,
+  dilatedConvFilterGradient,
+  type FilterGradAttrs,
+} from './conv.ts';
+export {
   type BatchNormApplyAttrs,
   type BatchNormGradAttrs,
   FusedKernel,

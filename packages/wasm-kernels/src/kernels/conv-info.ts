@@ -1,14 +1,5 @@
+import type { ConvGradAttrs } from '@skipnet/kernel-internals';
 import * as tf from '@tensorflow/tfjs-core';
-
-export type PadAttr = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
-
-/** Attributes shared by the two conv gradient kernels (tfjs-core's Conv2DBackprop* attrs). */
-export interface ConvGradAttrs {
-  strides: [number, number] | number;
-  pad: PadAttr;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
 
 /** The forward convolution's geometry; throws for what these kernels do not cover. */
 export function forwardConvInfo(

@@ -1,6 +1,7 @@
+import type { ConvGradAttrs } from '@skipnet/kernel-internals';
 import type * as tf from '@tensorflow/tfjs-core';
 import { kernelsFor } from '../parallel.ts';
-import { type ConvGradAttrs, forwardConvInfo } from './conv-info.ts';
+import { forwardConvInfo } from './conv-info.ts';
 import { directInputGrad } from './direct.ts';
 import { convolutionMethods } from './methods.ts';
 import { disposeAll, runKernel, type WasmBackend } from './run.ts';

@@ -1,6 +1,7 @@
+import { dilatedConvFilterGradient, type FilterGradAttrs } from '@skipnet/kernel-internals';
 import * as tf from '@tensorflow/tfjs-core';
 import { elementwiseProgram, type ProgramRunner } from './program.ts';
-import { disposeAll, runKernel, runStockKernel } from './run.ts';
+import { disposeAll, runKernel, runStockKernel, webgpuKernels } from './run.ts';
 
 /**
  * How the filter gradient is formed from the webgpu backend's fast kernels:
@@ -9,9 +10,10 @@ import { disposeAll, runKernel, runStockKernel } from './run.ts';
  *   where an unsplit matmul has a few dozen, each looping over N·OH·OW.
  * - `'im2col-splitk'`: the same im2col, then one unsplit matmul with tfjs's own split-K program forced (atomic adds
  *   into the output, no sum dispatch).
- * - `'conv'`: dW as one forward convolution of transposed x with dy as a filter dilated by the stride (as
- *   @skipnet/wasm-kernels does). tfjs-webgpu tiles it with only kh·kw output rows per image of the conv's batch, so
- *   it is expected to be the slowest of the three on a GPU; kept to measure that.
+ * - `'conv'`: dW as one forward convolution of transposed x with dy as a filter dilated by the stride (the code
+ *   @skipnet/wasm-kernels falls back to, shared through @skipnet/kernel-internals). tfjs-webgpu tiles it with only
+ *   kh·kw output rows per image of the conv's batch, so it is expected to be the slowest of the three on a GPU; kept
+ *   to measure that.
  */
 export type FilterGradientMethod = 'im2col' | 'im2col-splitk' | 'conv';
 
@@ -36,14 +38,6 @@ export function configureFilterGradient(options: {
   }
   method = options.method;
   maxColsBytes = bytes;
-}
-
-interface FilterGradAttrs {
-  strides: [number, number] | number;
-  pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  filterShape: [number, number, number, number];
 }
 
 const MAX_STRIDE = 2;
@@ -177,54 +171,6 @@ function im2colFilterGradient(
   return result;
 }
 
-/**
- * dW[a,b,c,o] = Σ_{n,i,j} x[n, i·s + a − padTop, j·s + b − padLeft, c] · dy[n,i,j,o] as a forward convolution:
- * channels of x become the batch, the batch becomes the input channels, dy becomes a filter dilated by the stride,
- * and the output's "image" is the kh×kw filter.
- */
-function convFilterGradient(
-  x: tf.TensorInfo,
-  dy: tf.TensorInfo,
-  info: tf.backend_util.Conv2DInfo,
-  backend: ProgramRunner,
-): tf.TensorInfo {
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  const { inHeight, inWidth, outHeight, outWidth, padInfo } = info;
-  // When x has rows or columns past the last one any output reads, the convolution (which cannot pad negatively)
-  // computes extra filter rows or columns, cut from the small result: cheaper than cutting x.
-  const bottom = kh - 1 - padInfo.top + (outHeight - 1) * sh - (inHeight - 1);
-  const right = kw - 1 - padInfo.left + (outWidth - 1) * sw - (inWidth - 1);
-  const xT = runKernel(tf.Transpose, backend, { x }, { perm: [3, 1, 2, 0] });
-  const dyT = runKernel(tf.Transpose, backend, { x: dy }, { perm: [1, 2, 0, 3] });
-  const temps = [xT, dyT];
-  let dwT = runKernel(
-    tf.Conv2D,
-    backend,
-    { x: xT, filter: dyT },
-    {
-      strides: [1, 1],
-      pad: [
-        [0, 0],
-        [padInfo.top, Math.max(bottom, 0)],
-        [padInfo.left, Math.max(right, 0)],
-        [0, 0],
-      ],
-      dataFormat: 'NHWC',
-      dilations: [sh, sw],
-      dimRoundingMode: undefined,
-    },
-  );
-  if (bottom < 0 || right < 0) {
-    temps.push(dwT);
-    const [cin, , , cout] = dwT.shape as [number, number, number, number];
-    dwT = runKernel(tf.Slice, backend, { x: dwT }, { begin: [0, 0, 0, 0], size: [cin, kh, kw, cout] });
-  }
-  temps.push(dwT);
-  const dw = runKernel(tf.Transpose, backend, { x: dwT }, { perm: [1, 2, 0, 3] });
-  disposeAll(backend, temps);
-  return dw;
-}
-
 /** Images per im2col chunk: as many as fit the byte budget, spread evenly; 0 when not even one image fits. */
 export function imagesPerChunk(n: number, bytesPerImage: number, budget: number): number {
   const fit = Math.floor(budget / bytesPerImage);
@@ -283,6 +229,7 @@ export function conv2dBackpropFilter(args: {
   const budget = Math.min(maxColsBytes, backend.device.limits.maxStorageBufferBindingSize);
   const perChunk = imagesPerChunk(info.batchSize, bytesPerImage, budget);
   // The convolution needs no buffer larger than x.
-  if (method === 'conv' || perChunk === 0) return convFilterGradient(x, dy, info, backend);
+  if (method === 'conv' || perChunk === 0)
+    return dilatedConvFilterGradient(webgpuKernels, backend, x, dy, info);
   return chunkedIm2colFilterGradient(x, dy, info, backend, perChunk);
 }
