@@ -2,7 +2,7 @@
 // (cifar-10-batches-bin/data_batch_1.bin, test_batch.bin, batches.meta.txt), made here so that the browser tests
 // need no download. Random pixels: it checks the reading and the training path, not learning.
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { makeTarGz } from '@skipnet/test-support';
 
 /** One record: a label byte, then 32×32 pixels as three planes (R, G, B). */
 const RECORD = 1 + 3 * 32 * 32;
@@ -28,38 +28,13 @@ export function tinyCifarFiles(train: number, test: number): Map<string, Buffer>
   ]);
 }
 
-/** One ustar header block (the fields tar readers need: name, mode, size, mtime, type, checksum, magic). */
-function header(name: string, size: number, type: '0' | '5'): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100);
-  h.write(type === '5' ? '0000755\0' : '0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  h.write(`${(1_700_000_000).toString(8).padStart(11, '0')}\0`, 136);
-  h.fill(' ', 148, 156);
-  h.write(type, 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return h;
-}
-
 /** The files as a .tar.gz under cifar-10-batches-bin/, as in cifar-10-binary.tar.gz. */
 export function tarGz(files: Map<string, Buffer>): Buffer {
   const folder = 'cifar-10-batches-bin/';
-  const blocks = [header(folder, 0, '5')];
-  for (const [name, data] of files) {
-    blocks.push(
-      header(folder + name, data.length, '0'),
-      data,
-      Buffer.alloc((512 - (data.length % 512)) % 512),
-    );
-  }
-  blocks.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(blocks));
+  return makeTarGz([
+    { name: folder, type: '5' },
+    ...[...files].map(([name, data]) => ({ name: folder + name, data })),
+  ]);
 }
 
 export function md5(data: Buffer): string {

@@ -1,9 +1,10 @@
 // The platform-neutral readers, fed the way a browser feeds them: bytes, a Blob or File, a stream, a Response.
+import { makeTar, makeTarGz, zerosTarGz } from '@skipnet/test-support';
 import { describe, expect, it } from 'vitest';
 import { type ArchiveLimits, readArchive } from './archive.ts';
 import { type CifarDataset, readCifarFiles, readCifarTarball } from './dataset.ts';
 import { CIFAR10_CLASSES, IMAGE_BYTES } from './format.ts';
-import { makeTar, makeTarGz, md5, tinyCifar, tinyCifarTarGz, zerosTarGz } from './test-utils.ts';
+import { md5, tinyCifar, tinyCifarTarGz } from './test-utils.ts';
 
 const set = tinyCifar();
 const tarball = new Uint8Array(tinyCifarTarGz(set));

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeTarGz, zerosTarGz } from '@skipnet/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_ENTRY_BYTES } from './archive.ts';
 import { CIFAR10_CLASSES, IMAGE_BYTES } from './format.ts';
@@ -10,14 +11,12 @@ import type { ProgressMode } from './progress.ts';
 import {
   type LoopbackServer,
   loadInChildProcess,
-  makeTarGz,
   md5,
   serve,
   type TinyCifar,
   tinyCifar,
   tinyCifarTarGz,
   writeCifarFolder,
-  zerosTarGz,
 } from './test-utils.ts';
 
 let dir: string;

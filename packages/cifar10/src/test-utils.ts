@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createGzip, gzipSync } from 'node:zlib';
+import { makeTarGz } from '@skipnet/test-support';
 import { CIFAR10_CLASSES, encodeRecords, IMAGE_BYTES } from './format.ts';
 import { Rng } from './random.ts';
 
@@ -16,75 +16,6 @@ export function randomImages(count: number, seed: number, numClasses = 10) {
   for (let i = 0; i < images.length; i++) images[i] = rng.int(256);
   const labels = Uint8Array.from({ length: count }, (_, i) => (i + rng.int(3)) % numClasses);
   return { images, labels };
-}
-
-export interface TarEntry {
-  name: string;
-  data?: Uint8Array | string;
-  /** '0' file, '2' symbolic link, '1' hard link, '5' folder. */
-  type?: '0' | '1' | '2' | '5';
-  linkname?: string;
-}
-
-function tarHeader(e: { name: string; size: number; type?: string; linkname?: string }): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(e.name, 0, 100, 'utf8');
-  h.write(e.type === '5' ? '0000755\0' : '0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(`${e.size.toString(8).padStart(11, '0')}\0`, 124);
-  h.write(`${(1_700_000_000).toString(8).padStart(11, '0')}\0`, 136);
-  h.fill(' ', 148, 156);
-  h.write(e.type ?? '0', 156);
-  h.write(e.linkname ?? '', 157, 100, 'utf8');
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return h;
-}
-
-const padding = (size: number) => Buffer.alloc((512 - (size % 512)) % 512);
-
-/** An ustar archive written by hand, so tests can make entries no well-behaved tool would. */
-export function makeTar(entries: readonly TarEntry[]): Buffer {
-  const blocks: Buffer[] = [];
-  for (const e of entries) {
-    const data = Buffer.from(e.data ?? '');
-    blocks.push(tarHeader({ ...e, size: data.length }), data, padding(data.length));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
-}
-
-/** {@link makeTar}, gzipped. */
-export function makeTarGz(entries: readonly TarEntry[]): Buffer {
-  return gzipSync(makeTar(entries));
-}
-
-/**
- * A gzip bomb: a `.tar.gz` of entries made of zeros, streamed through zlib so that hundreds of megabytes
- * unpacked cost a few hundred milliseconds and about a megabyte of memory.
- */
-export async function zerosTarGz(entries: readonly { name: string; size: number }[]): Promise<Buffer> {
-  const gzip = createGzip({ level: 1 });
-  const chunks: Buffer[] = [];
-  gzip.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => gzip.on('end', r));
-  const zeros = Buffer.alloc(1 << 20);
-  for (const e of entries) {
-    gzip.write(tarHeader(e));
-    for (let left = e.size; left > 0; left -= zeros.length) {
-      if (!gzip.write(zeros.subarray(0, Math.min(left, zeros.length)))) {
-        await new Promise((r) => gzip.once('drain', r));
-      }
-    }
-    gzip.write(padding(e.size));
-  }
-  gzip.end(Buffer.alloc(1024));
-  await done;
-  return Buffer.concat(chunks);
 }
 
 export interface TinyCifar {

@@ -1,4 +1,5 @@
-// Node: the platform-neutral test support, plus the fixtures on disk and the skip-or-fail rule for prerequisites.
+// Node: the platform-neutral test support, plus the fixtures on disk, the skip-or-fail rule for prerequisites and
+// a tar writer.
 
 export {
   fixturePath,
@@ -10,3 +11,4 @@ export {
 } from './fixtures.node.ts';
 export * from './index.ts';
 export { prerequisite, webgpuForTests } from './prerequisite.node.ts';
+export { makeTar, makeTarGz, type TarEntry, zerosTarGz } from './tar.node.ts';
