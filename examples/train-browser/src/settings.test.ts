@@ -94,6 +94,41 @@ describe("Resume: the checkpoint's settings where the user set none", () => {
     expect(settings.widths).toEqual([8, 16, 32, 64]);
   });
 
+  it('refuses another batch size, subset or dataset under a onecycle schedule, sized in the run’s steps, as the CLI does; takes it under another', () => {
+    const cycled: CheckpointSettings = {
+      ...saved,
+      schedule: { name: 'oneCycleLR', totalSteps: 16, maxLr: 0.05, interval: 'step' },
+    };
+    expect(() => withCheckpoint({ ...DEFAULTS, batchSize: 24 }, ['batch-size'], cycled)).toThrow(
+      SettingsError,
+    );
+    expect(() => withCheckpoint({ ...DEFAULTS, batchSize: 24 }, ['batch-size'], cycled)).toThrow(
+      /^Resume: batch-size 24 is not the run's batch-size 32, and schedule onecycle is sized in optimizer steps, .* Resume with batch-size 32, or with a schedule sized in epochs \(schedule cosine or schedule step\)\.$/,
+    );
+    // All of the data (no subset) is a subset as much as another number; the dataset changes an epoch too.
+    expect(() => withCheckpoint({ ...DEFAULTS, subset: undefined }, ['subset'], cycled)).toThrow(
+      /^Resume: subset \(none\) is not the run's subset 256,/,
+    );
+    expect(() =>
+      withCheckpoint({ ...DEFAULTS, dataset: 'cifar10', batchSize: 8 }, ['dataset', 'batch-size'], cycled),
+    ).toThrow(/^Resume: dataset cifar10 batch-size 8 is not the run's dataset synthetic batch-size 32,/);
+    // The user's onecycle over a run that had another schedule is sized in steps as well.
+    expect(() =>
+      withCheckpoint({ ...DEFAULTS, schedule: 'onecycle', batchSize: 24 }, ['schedule', 'batch-size'], saved),
+    ).toThrow(/^Resume: batch-size 24 is not the run's batch-size 32,/);
+    // The run's own settings, set or taken, resume; a schedule sized in epochs takes another batch size.
+    expect(withCheckpoint({ ...DEFAULTS, batchSize: 32 }, ['batch-size'], cycled).settings.batchSize).toBe(
+      32,
+    );
+    expect(withCheckpoint(DEFAULTS, [], cycled).settings.schedule).toBe('onecycle');
+    const cosine = withCheckpoint(
+      { ...DEFAULTS, batchSize: 24, schedule: 'cosine' },
+      ['batch-size', 'schedule'],
+      cycled,
+    );
+    expect(cosine.settings).toMatchObject({ batchSize: 24, schedule: 'cosine' });
+  });
+
   it("refuses a checkpoint's value the setting would refuse, naming it", () => {
     const bad = { ...saved, config: { ...saved.config, widths: [8, 16] } };
     expect(() => withCheckpoint(DEFAULTS, [], bad)).toThrow(SettingsError);

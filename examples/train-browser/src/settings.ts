@@ -1,5 +1,10 @@
 // The page's settings: the CLI's main flags, under the same names, from the URL or the form.
-import type { CheckpointSettings, RunConfig } from '@skipnet/trainer';
+import {
+  type CheckpointSettings,
+  oneCycleResumeConflict,
+  type RunConfig,
+  type StepSetting,
+} from '@skipnet/trainer';
 
 export const BACKEND_CHOICES = ['auto', 'webgpu', 'wasm', 'cpu'] as const;
 export const MODELS = ['seed', 'cifar'] as const;
@@ -254,10 +259,17 @@ function savedSettings(saved: CheckpointSettings): Record<(typeof RUN_SETTINGS)[
   };
 }
 
+/** `batch-size 16`, as the form and the URL name it; `subset (none)` for a run on all of the data. */
+function settingOf(key: StepSetting | 'schedule', value: unknown): string {
+  return `${key === 'batchSize' ? 'batch-size' : key} ${value ?? '(none)'}`;
+}
+
 /**
  * The settings of a resumed run: those you set (`given`: in the URL, or changed in the form) win; every other
  * setting that shapes the run is the checkpoint's. Each saved value passes the setting's own check, so a damaged
- * checkpoint gets the message a bad setting would. `taken` lists each the checkpoint changed, for the log.
+ * checkpoint gets the message a bad setting would. Under a one-cycle schedule, sized in optimizer steps, another
+ * dataset, subset or batch size than the run's is refused, as the CLI's --resume refuses it. `taken` lists each
+ * setting the checkpoint changed, for the log.
  */
 export function withCheckpoint(
   s: TrainSettings,
@@ -285,6 +297,11 @@ export function withCheckpoint(
     entries.set(name, text);
   }
   const settings = parseSettings(entries);
+  if (settings.schedule === 'onecycle') {
+    const now = { dataset: settings.dataset, subset: settings.subset, batchSize: settings.batchSize };
+    const conflict = oneCycleResumeConflict(saved.config ?? {}, now, settingOf);
+    if (conflict) throw new SettingsError(`Resume: ${conflict}`);
+  }
   const before = new Map(settingsEntries(s));
   const taken = settingsEntries(settings)
     .filter(([name, value]) => before.get(name) !== value)

@@ -107,6 +107,20 @@ describe.skipIf(skip)(`training in Chromium${skip ? ` (skipped: ${skip})` : ''}`
     const [stopEpoch, stopBatch] = [Number(stopped![1]), Number(stopped![2])];
     // Saved before the run is reported done: Resume is there at once.
     expect(await page.isEnabled('#resume')).toBe(true);
+
+    // Under a onecycle schedule, sized in optimizer steps, another batch size than the run's is refused before
+    // anything trains, as the CLI's --resume refuses it; the run stays as it was (it goes on below).
+    const refusedFrom = lines.length;
+    await page.goto(`${session.site.url}/?backend=wasm&schedule=onecycle&batch-size=16`);
+    await page.waitForSelector('#resume:enabled');
+    await page.click('#resume');
+    expect(await finished(page, 30_000), lines.join('\n')).toBe('error');
+    expect(lines.slice(refusedFrom)).toContainEqual(
+      expect.stringMatching(
+        /^error: Resume: batch-size 16 is not the run's batch-size 32, and schedule onecycle is sized in optimizer steps/,
+      ),
+    );
+    expect(lines.slice(refusedFrom).filter((l) => /^ {2}epoch |^resume: /.test(l))).toEqual([]);
     const beforeStop = lines.length;
 
     // A fresh page (same browser profile) with no setting but the backend, and one field changed by hand.

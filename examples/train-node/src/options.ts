@@ -1,5 +1,6 @@
 import { BACKENDS, type BackendName } from '@skipnet/backend';
 import { CIFAR10_MD5, TARBALL_NAME } from '@skipnet/cifar10';
+import { oneCycleResumeConflict, type StepSetting } from '@skipnet/trainer';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { RUNS_FOLDER } from './out-dir.ts';
 
@@ -288,11 +289,8 @@ export const RUN_FLAGS = [
   'seed',
 ] as const satisfies ReadonlyArray<keyof TrainOptions>;
 
-/** The flags that decide how many optimizer steps an epoch has. */
-const STEP_FLAGS = ['dataset', 'subset', 'batchSize'] as const;
-
 /** `--batch-size 16`; `--subset all` for a run on the whole data (no --subset). */
-function flagOf(key: (typeof STEP_FLAGS)[number], value: unknown): string {
+function flagOf(key: StepSetting | 'schedule', value: unknown): string {
   const long = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   return `${long} ${value ?? 'all'}`;
 }
@@ -329,23 +327,10 @@ export function withCheckpoint(o: TrainOptions, saved: SavedFlags): TrainOptions
     }
   }
   checkCombinations(merged as unknown as TrainOptions);
-  // A one-cycle schedule is sized in optimizer steps, and the run's steps so far were batches of the checkpoint's
-  // size over its data: with another batch size, subset or dataset an epoch has another number of steps, and the
-  // cycle would end early or run past its end.
+  // The browser page's Resume asks the same of its settings.
   if (merged['schedule'] === 'onecycle') {
-    const changed = STEP_FLAGS.filter(
-      (key) => saved[key] !== undefined && String(merged[key] ?? null) !== String(saved[key] ?? null),
-    );
-    if (changed.length > 0) {
-      const flags = changed.map((key) => flagOf(key, merged[key]));
-      const run = changed.map((key) => flagOf(key, saved[key]));
-      throw new UsageError(
-        `--resume: ${flags.join(' ')} is not the run's ${run.join(' ')}, and --schedule onecycle is sized in ` +
-          "optimizer steps, the run's batches so far: with another number of steps an epoch, the cycle would end " +
-          `early or run past its end. Resume with ${run.join(' ')}, or with a schedule sized in epochs ` +
-          '(--schedule cosine or step).',
-      );
-    }
+    const conflict = oneCycleResumeConflict(saved, merged, flagOf);
+    if (conflict) throw new UsageError(`--resume: ${conflict}`);
   }
   return merged as unknown as TrainOptions;
 }

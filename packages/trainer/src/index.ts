@@ -30,6 +30,7 @@ export {
 export { IndexedDBStore, type IndexedDBStoreOptions } from './indexeddb-store.ts';
 export type { InitMode } from './init.ts';
 export { countCorrect, softmaxCrossEntropy } from './loss.ts';
+export { oneCycleResumeConflict, STEP_SETTINGS, type StepSetting } from './one-cycle-resume.ts';
 export {
   Adam,
   type AdamOptions,
