@@ -13,9 +13,12 @@ declare const port: {
 port.listen((job) => {
   try {
     const transforms = job.transforms.map(transformFromSpec);
-    const out = prepareBatch(job.raw, job.count, transforms, job.normalize, job.seed, job.epoch, job.id);
-    port.post({ id: job.id, x: out.data, height: out.height, width: out.width }, [
+    const { raw, count, normalize, seed, epoch, id } = job;
+    const out = prepareBatch(raw, count, transforms, normalize, seed, epoch, id, job.into ?? undefined);
+    // Both buffers go back by transfer, never copied: the floats to become the batch, the raw bytes to be reused.
+    port.post({ id, x: out.data, height: out.height, width: out.width, raw }, [
       out.data.buffer as ArrayBuffer,
+      raw.buffer as ArrayBuffer,
     ]);
   } catch (e) {
     port.post({ id: job.id, error: e instanceof Error ? e.message : String(e) }, []);

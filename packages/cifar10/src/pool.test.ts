@@ -1,11 +1,11 @@
-import '@tensorflow/tfjs-backend-cpu';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { workerSource } from '../scripts/build-worker.mjs';
 import { BATCH_WORKER_SOURCE } from './batch-worker.generated.ts';
 import { CIFAR10_CLASSES } from './format.ts';
 import { nodeWorkerHost } from './pool.node.ts';
-import { liveWorkers, setWorkerHost } from './pool.ts';
+import { BatchPool, liveWorkers, setWorkerHost } from './pool.ts';
 import { type BatchOptions, CifarSplit } from './split.ts';
 import { randomImages, runInChildProcess } from './test-utils.ts';
 import { horizontalFlip, randomCrop, resize, seedTransform, type Transform } from './transforms.ts';
@@ -70,6 +70,37 @@ describe('the batch worker pool', () => {
       }
     });
   }
+
+  // The cpu backend keeps the array it is given (and dataSync() hands it out), so the pool must never reuse it;
+  // a backend that copies it (wasm does), here the cpu backend made to copy, lets the workers write later batches
+  // into it. Either way the bytes are the main thread's.
+  it("reuses a batch's float array only on a backend that copies it, with the same bytes", async () => {
+    tf.registerBackend('cpu-copying', () => {
+      const backend = new MathBackendCPU();
+      const write = backend.write.bind(backend);
+      backend.write = (values, shape, dtype) =>
+        write(ArrayBuffer.isView(values) ? (values.slice() as typeof values) : values, shape, dtype);
+      return backend;
+    });
+    const recycle = vi.spyOn(BatchPool.prototype, 'recycle');
+    try {
+      // More batches than are prepared ahead, so later batches are written into reused arrays.
+      const options = { batchSize: 8, prefetch: 1, shuffle: true, seed: 3, ...seedTransform() };
+      const main = await collect({ ...options, workers: 0 });
+      const onCpu = await collect({ ...options, workers: 2 });
+      expect(onCpu.every((b, i) => b.x.equals(main[i]!.x))).toBe(true);
+      expect(recycle).not.toHaveBeenCalled();
+      await tf.setBackend('cpu-copying');
+      const onCopying = await collect({ ...options, workers: 2 });
+      expect(recycle).toHaveBeenCalledTimes(main.length);
+      expect(onCopying.map((b) => b.indices)).toEqual(main.map((b) => b.indices));
+      expect(onCopying.every((b, i) => b.x.equals(main[i]!.x))).toBe(true);
+    } finally {
+      recycle.mockRestore();
+      await tf.setBackend('cpu');
+      tf.removeBackend('cpu-copying');
+    }
+  });
 
   it("runs in workers by default ('auto'), and on the main thread for a transform of your own", async () => {
     let seen = 0;

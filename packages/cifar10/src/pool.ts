@@ -84,6 +84,10 @@ export class BatchPool {
     number,
     { resolve: (r: PreparedReply) => void; reject: (e: Error) => void }
   >();
+  /** Raw-image buffers the workers handed back with their batches, for later batches' raw images. */
+  private readonly inputs: ArrayBuffer[] = [];
+  /** Float buffers of batches the backend has copied, for later batches to be written into. */
+  private readonly outputs: ArrayBuffer[] = [];
   private failure: Error | null = null;
   private closed = false;
 
@@ -99,7 +103,10 @@ export class BatchPool {
           const waiter = this.waiting.get(reply.id);
           this.waiting.delete(reply.id);
           if ('error' in reply) waiter?.reject(new Error(reply.error));
-          else waiter?.resolve(reply);
+          else {
+            this.inputs.push(reply.raw.buffer as ArrayBuffer);
+            waiter?.resolve(reply);
+          }
         },
         (error) => this.fail(error),
       );
@@ -107,15 +114,39 @@ export class BatchPool {
     }
   }
 
-  /** Prepares one batch in a worker; `job.raw`'s buffer is transferred (unusable here afterwards). */
-  run(job: BatchJob): Promise<PreparedReply> {
+  /**
+   * A `bytes`-long array for a batch's raw images, on a buffer a worker handed back where one is large enough: the
+   * caller overwrites every byte.
+   */
+  inputArray(bytes: number): Uint8Array {
+    const i = this.inputs.findIndex((buffer) => buffer.byteLength >= bytes);
+    if (i < 0) return new Uint8Array(bytes);
+    return new Uint8Array(this.inputs.splice(i, 1)[0]!, 0, bytes);
+  }
+
+  /**
+   * Hands `x`'s buffer to the workers, to write a later batch into: only for an array nothing reads any more (a
+   * backend that copied it into its own memory).
+   */
+  recycle(x: Float32Array): void {
+    this.outputs.push(x.buffer as ArrayBuffer);
+  }
+
+  /**
+   * Prepares one batch in a worker; `job.raw`'s buffer is transferred (unusable here afterwards), and with it a
+   * recycled float buffer when there is one.
+   */
+  run(job: Omit<BatchJob, 'into'>): Promise<PreparedReply> {
     if (this.failure) return Promise.reject(this.failure);
     const entry = this.ports.reduce((a, b) => (b.out < a.out ? b : a));
     const reply = new Promise<PreparedReply>((resolve, reject) =>
       this.waiting.set(job.id, { resolve, reject }),
     );
     if (entry.out++ === 0) entry.port.busy(true);
-    entry.port.post(job, [job.raw.buffer as ArrayBuffer]);
+    const into = this.outputs.pop() ?? null;
+    const transfer = [job.raw.buffer as ArrayBuffer];
+    if (into) transfer.push(into);
+    entry.port.post({ ...job, into }, transfer);
     return reply;
   }
 

@@ -6,7 +6,10 @@ import { IMAGE_SIZE } from './format.ts';
 import { Rng } from './random.ts';
 import { type Normalize, type Transform, type TransformSpec, transformToFloat } from './transforms.ts';
 
-/** Transforms and normalises a batch's raw uint8 HWC images, augmentation drawn from `(seed, epoch, batch)`. */
+/**
+ * Transforms and normalises a batch's raw uint8 HWC images, augmentation drawn from `(seed, epoch, batch)`; the
+ * floats go into `into` when it is large enough.
+ */
 export function prepareBatch(
   raw: Uint8Array,
   count: number,
@@ -15,6 +18,7 @@ export function prepareBatch(
   seed: number,
   epoch: number,
   batch: number,
+  into?: ArrayBuffer,
 ): { data: Float32Array; height: number; width: number } {
   const rng = new Rng(seed, epoch, batch, 0xa06);
   return transformToFloat(
@@ -22,6 +26,7 @@ export function prepareBatch(
     transforms,
     normalize,
     () => rng.next(),
+    into,
   );
 }
 
@@ -35,9 +40,14 @@ export interface BatchJob {
   normalize: Normalize | undefined;
   seed: number;
   epoch: number;
+  /** A buffer of an earlier batch to write the floats into (transferred; the backend has copied its data), or null. */
+  into: ArrayBuffer | null;
 }
 
-/** What a worker sends back: the prepared floats, or the error that preparing them threw. */
+/**
+ * What a worker sends back: the prepared floats and the job's `raw` (transferred back, for the next batch's raw
+ * images), or the error that preparing them threw.
+ */
 export type BatchReply =
-  | { id: number; x: Float32Array; height: number; width: number }
+  | { id: number; x: Float32Array; height: number; width: number; raw: Uint8Array }
   | { id: number; error: string };

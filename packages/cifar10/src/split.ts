@@ -167,12 +167,13 @@ export class CifarSplit {
       throw new Error(`batches: prefetch must be an integer ≥ 0, got ${prefetch}`);
     }
     const order = shuffle ? permutation(this.length, new Rng(seed, epoch, 0x5eed)) : null;
+    const pool = workers > 0 ? new BatchPool(workers, workerHost()!) : null;
     /** Batch b's raw images, labels and indices: a copy of 3,072 bytes per image, the main thread's only work. */
     const gather = (b: number) => {
       const start = b * batchSize;
       const n = Math.min(batchSize, this.length - start);
       const indices = new Uint32Array(n);
-      const raw = new Uint8Array(n * IMAGE_BYTES);
+      const raw = pool ? pool.inputArray(n * IMAGE_BYTES) : new Uint8Array(n * IMAGE_BYTES);
       const y = new Int32Array(n);
       for (let i = 0; i < n; i++) {
         const src = order ? order[start + i]! : start + i;
@@ -182,7 +183,6 @@ export class CifarSplit {
       }
       return { n, indices, raw, y };
     };
-    const pool = workers > 0 ? new BatchPool(workers, workerHost()!) : null;
     const specs = transform.map((t) => t.spec as TransformSpec);
     const later = (b: number): Promise<PreparedBatch> => {
       const { n, indices, raw, y } = gather(b);
@@ -207,15 +207,22 @@ export class CifarSplit {
     };
     const pending: Promise<PreparedBatch>[] = [];
     let scheduled = 0;
+    let backend = '';
+    let copies = false;
     try {
       for (let b = 0; b < count; b++) {
         while (scheduled < count && scheduled <= b + prefetch) pending.push(later(scheduled++));
         const ready = await pending.shift()!;
-        yield {
-          x: tf.tensor4d(ready.x, ready.shape, 'float32'),
-          y: tf.tensor1d(ready.y, 'int32'),
-          indices: ready.indices,
-        };
+        const x = tf.tensor4d(ready.x, ready.shape, 'float32');
+        if (pool) {
+          if (tf.getBackend() !== backend) {
+            backend = tf.getBackend();
+            copies = backendCopiesInput();
+          }
+          // The backend holds its own copy, so the workers can write a later batch into this one's array.
+          if (copies) pool.recycle(ready.x);
+        }
+        yield { x, y: tf.tensor1d(ready.y, 'int32'), indices: ready.indices };
       }
     } finally {
       pool?.close();
@@ -227,6 +234,20 @@ export class CifarSplit {
       throw new RangeError(`${this.dataset} ${this.name}: image index ${i} is outside 0..${this.length - 1}`);
     }
   }
+}
+
+/**
+ * Whether the active backend copies a typed array into its own memory when it makes a tensor of it (wasm does),
+ * rather than keeping the array (cpu keeps it for the tensor's life and hands it out from `dataSync()`; webgpu
+ * until its first upload): only then may the array be reused at once.
+ */
+function backendCopiesInput(): boolean {
+  const probe = new Float32Array([1]);
+  const t = tf.tensor1d(probe);
+  probe[0] = 2;
+  const copied = t.dataSync()[0] === 1;
+  t.dispose();
+  return copied;
 }
 
 /** The number of workers `batches()` uses: `workers` resolved against the platform and the transforms. */

@@ -193,11 +193,17 @@ function resampleColumns(
  * Resizes a batch, writing uint8 or — with `table` — the normalised floats straight from the last pass, which
  * saves a pass over the largest array of the pipeline.
  */
-function resizeBatch(batch: ImageBatch, height: number, width: number, table: FloatTable | null) {
+function resizeBatch(
+  batch: ImageBatch,
+  height: number,
+  width: number,
+  table: FloatTable | null,
+  into?: ArrayBuffer,
+) {
   const { count, height: inH, width: inW } = batch;
   const inBytes = inH * inW * 3;
   const outBytes = height * width * 3;
-  const out = table ? new Float32Array(count * outBytes) : new Uint8Array(count * outBytes);
+  const out = table ? floats(count * outBytes, into) : new Uint8Array(count * outBytes);
   const rowPass = inW === width ? null : new Uint8Array(inH * width * 3);
   const sums = new Int32Array(width * 3);
   for (let n = 0; n < count; n++) {
@@ -332,9 +338,17 @@ function floatTable(normalize: Normalize, rowLength: number): FloatTable {
   return { values, channel };
 }
 
-function applyTable(data: Uint8Array, table: FloatTable): Float32Array {
+/**
+ * `length` floats in `into` when it is large enough (a buffer handed back for reuse: every element is written
+ * before it is read), else a new array.
+ */
+function floats(length: number, into: ArrayBuffer | undefined): Float32Array {
+  return into && into.byteLength >= length * 4 ? new Float32Array(into, 0, length) : new Float32Array(length);
+}
+
+function applyTable(data: Uint8Array, table: FloatTable, into?: ArrayBuffer): Float32Array {
   const { values } = table;
-  const out = new Float32Array(data.length);
+  const out = floats(data.length, into);
   for (let i = 0; i < data.length; i += 3) {
     out[i] = values[data[i]!]!;
     out[i + 1] = values[256 + data[i + 1]!]!;
@@ -353,13 +367,15 @@ export function toFloat(data: Uint8Array, normalize: Normalize = { mean: 0, std:
 
 /**
  * Runs `transforms` on a uint8 batch and normalises it to float32. A final `resize` writes the floats itself
- * (same values as resize, then {@link toFloat}).
+ * (same values as resize, then {@link toFloat}). The floats go into `into` when it is large enough (the batch pool
+ * reuses the buffers of batches the backend has copied), else into a new array.
  */
 export function transformToFloat(
   batch: ImageBatch,
   transforms: readonly Transform[],
   normalize: Normalize = { mean: 0, std: 1 },
   random: () => number,
+  into?: ArrayBuffer,
 ): { data: Float32Array; height: number; width: number } {
   const last = transforms.at(-1)?.spec;
   const fused = last?.kind === 'resize' ? last : null;
@@ -368,12 +384,12 @@ export function transformToFloat(
   if (fused) {
     const { height, width } = fused;
     return {
-      data: resizeBatch(b, height, width, floatTable(normalize, width * 3)) as Float32Array,
+      data: resizeBatch(b, height, width, floatTable(normalize, width * 3), into) as Float32Array,
       height,
       width,
     };
   }
-  return { data: applyTable(b.data, floatTable(normalize, 0)), height: b.height, width: b.width };
+  return { data: applyTable(b.data, floatTable(normalize, 0), into), height: b.height, width: b.width };
 }
 
 /** The seed's `data_treating`: PIL bilinear resize to 96×96, `/255`, `(x − 0.5) / 0.5`. Spread into `batches()`. */
