@@ -2,8 +2,11 @@
 // uint8 layout as CIFAR-10, so it runs offline), tensors made on tfjs's CPU backend and disposed as the trainer
 // does. Each pipeline is measured on the main thread (workers: 0) and in the worker pool, runs interleaved so that
 // the machine's other load falls on both alike. "main thread busy" is the event loop's utilisation during the run:
-// what is left of the thread that would feed a GPU. Run: pnpm bench (builds first).
+// what is left of the thread that would feed a GPU. The seed transform runs again on the wasm backend, which copies
+// each batch into its own memory, so the pool writes later batches into the arrays of earlier ones (the cpu backend
+// keeps each batch's array: a fresh one every batch). Run: pnpm bench (builds first).
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -89,6 +92,13 @@ await compare(
   counts,
 );
 await compare('no transform (32×32, /255)', {}, [0, 1, 2]);
+await tf.setBackend('wasm');
+await compare(
+  'seed transform on the wasm backend (it copies each batch: the pool reuses the arrays)',
+  seed,
+  counts,
+);
+await tf.setBackend('cpu');
 console.log(
   `load average ${loadavg()
     .map((l) => l.toFixed(1))

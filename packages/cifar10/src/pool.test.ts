@@ -1,4 +1,5 @@
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { workerSource } from '../scripts/build-worker.mjs';
@@ -72,8 +73,8 @@ describe('the batch worker pool', () => {
   }
 
   // The cpu backend keeps the array it is given (and dataSync() hands it out), so the pool must never reuse it;
-  // a backend that copies it (wasm does), here the cpu backend made to copy, lets the workers write later batches
-  // into it. Either way the bytes are the main thread's.
+  // a backend that copies it (the cpu backend made to copy; wasm) lets the workers write later batches into it.
+  // Either way the bytes are the main thread's.
   it("reuses a batch's float array only on a backend that copies it, with the same bytes", async () => {
     tf.registerBackend('cpu-copying', () => {
       const backend = new MathBackendCPU();
@@ -95,6 +96,11 @@ describe('the batch worker pool', () => {
       expect(recycle).toHaveBeenCalledTimes(main.length);
       expect(onCopying.map((b) => b.indices)).toEqual(main.map((b) => b.indices));
       expect(onCopying.every((b, i) => b.x.equals(main[i]!.x))).toBe(true);
+      // The probe finds that tfjs-backend-wasm copies.
+      await tf.setBackend('wasm');
+      const onWasm = await collect({ ...options, workers: 2 });
+      expect(recycle).toHaveBeenCalledTimes(2 * main.length);
+      expect(onWasm.every((b, i) => b.x.equals(main[i]!.x))).toBe(true);
     } finally {
       recycle.mockRestore();
       await tf.setBackend('cpu');
