@@ -267,7 +267,9 @@ async function fetchWhole(o: DownloadOptions, part: string, deadline: number): P
       }
       failures++;
       lastUnknown = null;
-      o.log(`${o.label}: ${message}; retrying (${failures}/${o.retries}), resuming from the partial file`);
+      const have = await sizeOf(part);
+      const from = have > 0 ? `, resuming after the ${have.toLocaleString('en-US')} bytes already here` : '';
+      o.log(`${o.label}: ${message}; retrying (${failures}/${o.retries})${from}`);
       await new Promise((r) => setTimeout(r, 250 * failures));
       continue;
     }
