@@ -7,9 +7,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from './index.ts';
 import { type ConvolutionMethods, setConvolutionMethods } from './kernels/methods.ts';
-import { randomValues as random } from './test-util.ts';
-
-type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+import { type Pad, pads, randomValues as random } from './test-util.ts';
 
 interface Case {
   n: number;
@@ -67,20 +65,6 @@ async function compare(c: Case): Promise<{ dx: number; dw: number }> {
   expect(tf.memory().numTensors).toBe(before);
   return { dx: relativeL2Error(actual.dx, expected.dx), dw: relativeL2Error(actual.dw, expected.dw) };
 }
-
-const pads: fc.Arbitrary<Pad> = fc.oneof(
-  fc.constant<Pad>('same'),
-  fc.constant<Pad>('valid'),
-  fc.integer({ min: 0, max: 3 }),
-  fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3), fc.nat(3)).map(
-    ([t, b, l, r]): Pad => [
-      [0, 0],
-      [t, b],
-      [l, r],
-      [0, 0],
-    ],
-  ),
-);
 
 const cases: fc.Arbitrary<Case> = fc
   .record({

@@ -6,10 +6,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from './index.ts';
 import { setConvolutionMethods } from './kernels/methods.ts';
-import { randomValues as random } from './test-util.ts';
+import { type Pad, pads, randomValues as random } from './test-util.ts';
 import { type KernelBuild, kernelBuild, setKernelBuild } from './wasm-module.ts';
-
-type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 
 interface Case {
   n: number;
@@ -63,20 +61,6 @@ function valid(c: Case): boolean {
   );
   return info.outHeight > 0 && info.outWidth > 0;
 }
-
-const pads: fc.Arbitrary<Pad> = fc.oneof(
-  fc.constant<Pad>('same'),
-  fc.constant<Pad>('valid'),
-  fc.integer({ min: 0, max: 3 }),
-  fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3), fc.nat(3)).map(
-    ([t, b, l, r]): Pad => [
-      [0, 0],
-      [t, b],
-      [l, r],
-      [0, 0],
-    ],
-  ),
-);
 
 // Odd sizes, batch 1, channel counts that are not multiples of 4 or 8, strides 1/2/3 and unequal, kernels 1 to 7.
 const cases: fc.Arbitrary<Case> = fc

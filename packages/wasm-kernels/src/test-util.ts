@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import fc from 'fast-check';
 
 export function randomValues(length: number, seed: number): Float32Array {
   return tf.tidy(() => tf.randomUniform([length], -1, 1, 'float32', seed).dataSync() as Float32Array);
@@ -16,3 +17,21 @@ export async function onCpuAndWasm<T>(compute: () => T): Promise<{ cpu: T; wasm:
   const wasm = compute();
   return { cpu, wasm, leaked: tf.memory().numTensors - before };
 }
+
+/** A convolution's padding as tfjs takes it. */
+export type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+
+/** Every form of padding: 'same', 'valid', one number, and explicit, unequal per side. */
+export const pads: fc.Arbitrary<Pad> = fc.oneof(
+  fc.constant<Pad>('same'),
+  fc.constant<Pad>('valid'),
+  fc.integer({ min: 0, max: 3 }),
+  fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3), fc.nat(3)).map(
+    ([t, b, l, r]): Pad => [
+      [0, 0],
+      [t, b],
+      [l, r],
+      [0, 0],
+    ],
+  ),
+);

@@ -7,10 +7,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from './index.ts';
 import { setConvolutionMethods } from './kernels/methods.ts';
-import { randomValues as random } from './test-util.ts';
+import { type Pad, pads, randomValues as random } from './test-util.ts';
 import { type KernelBuild, kernelBuild, setKernelBuild } from './wasm-module.ts';
-
-type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 
 interface Case {
   n: number;
@@ -91,20 +89,6 @@ function useWinograd(on: boolean): void {
       : { inputGradient: 'xnnpack', filterGradient: 'dilated' },
   );
 }
-
-const pads: fc.Arbitrary<Pad> = fc.oneof(
-  fc.constant<Pad>('same'),
-  fc.constant<Pad>('valid'),
-  fc.integer({ min: 0, max: 3 }),
-  fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3), fc.nat(3)).map(
-    ([t, b, l, r]): Pad => [
-      [0, 0],
-      [t, b],
-      [l, r],
-      [0, 0],
-    ],
-  ),
-);
 
 // Odd sizes, batch 1, channel counts that are not multiples of 4 or of the GEMM's 8-column panels.
 const cases: fc.Arbitrary<Case> = fc
