@@ -6,8 +6,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from './index.ts';
 import { setConvolutionMethods } from './kernels/methods.ts';
-import { type Pad, pads, randomValues as random } from './test-util.ts';
-import { type KernelBuild, kernelBuild, setKernelBuild } from './wasm-module.ts';
+import { availableKernelBuilds, type Pad, pads, randomValues as random } from './test-util.ts';
+import { type KernelBuild, setKernelBuild } from './wasm-module.ts';
 
 interface Case {
   n: number;
@@ -78,17 +78,7 @@ const cases: fc.Arbitrary<Case> = fc
   })
   .filter(valid);
 
-const available: KernelBuild[] = (['relaxed-simd', 'simd'] as const).filter((build) => {
-  const previous = kernelBuild();
-  try {
-    setKernelBuild(build);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    setKernelBuild(previous);
-  }
-});
+const available = availableKernelBuilds();
 
 describe.each(available)('forward convolution on wasm matches cpu (%s build)', (build) => {
   let previousBuild: KernelBuild;

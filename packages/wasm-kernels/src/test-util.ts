@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
+import { type KernelBuild, kernelBuild, setKernelBuild } from './wasm-module.ts';
 
 export function randomValues(length: number, seed: number): Float32Array {
   return tf.tidy(() => tf.randomUniform([length], -1, 1, 'float32', seed).dataSync() as Float32Array);
@@ -35,3 +36,18 @@ export const pads: fc.Arbitrary<Pad> = fc.oneof(
     ],
   ),
 );
+
+/** The builds of our kernels with SIMD that this runtime validates (relaxed SIMD from V8 12, Node 22+). */
+export function availableKernelBuilds(): KernelBuild[] {
+  return (['relaxed-simd', 'simd'] as const).filter((build) => {
+    const previous = kernelBuild();
+    try {
+      setKernelBuild(build);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      setKernelBuild(previous);
+    }
+  });
+}

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerTrainingKernels } from './index.ts';
 import { setConvolutionMethods } from './kernels/methods.ts';
-import { type Pad, pads, randomValues as random } from './test-util.ts';
+import { availableKernelBuilds, type Pad, pads, randomValues as random } from './test-util.ts';
 import { type KernelBuild, kernelBuild, setKernelBuild } from './wasm-module.ts';
 
 interface Case {
@@ -115,17 +115,7 @@ const large: Case[] = [
   { n: 2, h: 23, w: 23, cin: 64, cout: 64, pad: 1, seed: 4 }, // the seed ResNet's block2
 ];
 
-const available: KernelBuild[] = (['relaxed-simd', 'simd'] as const).filter((build) => {
-  const previous = kernelBuild();
-  try {
-    setKernelBuild(build);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    setKernelBuild(previous);
-  }
-});
+const available = availableKernelBuilds();
 
 describe.each(available)('conv gradients by Winograd F(4×4, 3×3) on wasm match cpu (%s build)', (build) => {
   let previousBuild: KernelBuild;
